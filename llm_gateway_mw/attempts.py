@@ -1,0 +1,220 @@
+"""The attempt stage: walks the plan's deployments with retries, backoff, circuit breaking and failover.
+
+Sans-I/O: it yields ``Send``, ``ReadChunk`` and ``Sleep`` effects and never blocks, so
+the sync and async clients share every decision made here.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from .dialects.errors import error_message_from_body
+from .dialects.sse import SSEEvent, SSEParser
+from .effects import CloseStream, Failure, ReadChunk, Send, Sleep, UpstreamReply
+from .errors import GatewayRefusal, NoHealthyDeployment
+from .records import AttemptRecord, CallRecord
+from .routing.retry import backoff_delay, judge, server_wait_hint
+from .translate import request_for
+
+if TYPE_CHECKING:
+    from .drivers import CoreGen
+    from .inbound import Inbound
+    from .providers.deployment import Deployment
+    from .routing.plan import Plan
+    from .runtime import Binding, Runtime
+
+__all__ = ["AttemptResult", "attempt_plan"]
+
+_CONTEXT_ERRORS = (
+    "context_length_exceeded",
+    "prompt is too long",
+    "maximum context length",
+    "context window",
+)
+
+
+@dataclass(slots=True)
+class AttemptResult:
+    """The committed attempt: a full reply, or an open stream with its first events already read."""
+
+    deployment: Deployment
+    attempt: AttemptRecord
+    reply: UpstreamReply
+    parsed: dict[str, Any] | None = None
+    parser: SSEParser | None = None
+    first_events: list[SSEEvent] | None = None
+
+
+class AllAttemptsFailed(Exception):
+    """Every candidate failed; carries the last upstream reply to show the caller."""
+
+    def __init__(self, deployment: Deployment | None, reply: UpstreamReply | None, why: str) -> None:
+        super().__init__(why)
+        self.deployment = deployment
+        self.reply = reply
+        self.why = why
+
+
+def attempt_plan(
+    rt: Runtime, binding: Binding, call: CallRecord, inbound: Inbound, plan: Plan, deadline: float
+) -> CoreGen[AttemptResult]:
+    """Try the plan's deployments in order until one answers; raise when none can."""
+    skipped: list[str] = []
+    last: tuple[Deployment | None, UpstreamReply | None, str] = (None, None, "no deployment was tried")
+    first_name = plan.groups[0].name if plan.groups else call.requested_model
+    waited = False
+    context_floor: int | None = None
+    while True:
+        soonest: float | None = None
+        for group in plan.groups:
+            for deployment in group.deployments:
+                why_not = rt.precheck(deployment, inbound, context_floor)
+                if why_not:
+                    skipped.append(f"{deployment.id}: {why_not}")
+                    continue
+                health = rt.health(deployment)
+                now = time.monotonic()
+                if not health.available(now):
+                    wait = health.reopens_in(now)
+                    soonest = wait if soonest is None else min(soonest, wait)
+                    skipped.append(f"{deployment.id}: circuit open")
+                    continue
+                outcome = yield from _try_deployment(
+                    rt, binding, call, inbound, deployment, deadline, group.fallback_from
+                )
+                if isinstance(outcome, AttemptResult):
+                    return outcome
+                reply, why, fail_over, context_error = outcome
+                last = (deployment, reply, why)
+                if context_error:
+                    context_floor = rt.context_window(deployment) or context_floor
+                if not fail_over or time.monotonic() >= deadline:
+                    raise AllAttemptsFailed(deployment, reply, why)
+        if call.attempts or waited:
+            raise AllAttemptsFailed(*last)
+        # Nothing was tried: every candidate was open or unfit. Wait for the soonest probe if it fits.
+        remaining = deadline - time.monotonic()
+        if soonest is not None and soonest < remaining:
+            waited = True
+            yield Sleep(soonest + 0.001)
+            skipped.clear()
+            continue
+        detail = "; ".join(skipped) or "no deployment is configured for it"
+        if soonest is None:
+            raise _unfit(first_name, detail)
+        raise NoHealthyDeployment(first_name, detail, retry_after=soonest)
+
+
+def _unfit(model: str, detail: str) -> GatewayRefusal:
+    refusal = GatewayRefusal(f"no deployment of '{model}' can serve this request: {detail}")
+    refusal.code = "no_capable_deployment"
+    return refusal
+
+
+def _try_deployment(
+    rt: Runtime,
+    binding: Binding,
+    call: CallRecord,
+    inbound: Inbound,
+    deployment: Deployment,
+    deadline: float,
+    fallback_from: str | None,
+) -> CoreGen[AttemptResult | tuple[Any, ...]]:
+    """Up to ``retry.attempts`` tries on one deployment: the result, or (reply, why, fail_over, ctx)."""
+    config = rt.config.retry
+    target = deployment.target_dialect(inbound.dialect)
+    body = request_for(
+        inbound.body,
+        source=inbound.dialect,
+        target=target,
+        model=deployment.upstream_model,
+        operation=inbound.operation,
+        default_max_tokens=rt.default_max_tokens(deployment),
+        drop_unsupported=rt.drop_unsupported(deployment),
+    )
+    health = rt.health(deployment)
+    reply: UpstreamReply | None = None
+    why = ""
+    for retry_number in range(config.attempts):
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            return reply, "the call's deadline passed", False, False
+        timeout = remaining if inbound.timeout is None else min(inbound.timeout, remaining)
+        request = deployment.build_request(inbound, dict(body), timeout)
+        attempt = rt.new_attempt(call, deployment, fallback_from)
+        health.in_flight += 1
+        try:
+            reply = yield Send(rt.upstream_for(deployment, binding), request)
+            result = yield from _read_reply(deployment, attempt, reply, inbound.stream)
+        finally:
+            health.in_flight -= 1
+        if isinstance(result, AttemptResult):
+            return result
+        why, status, failure = result
+        context_error = status == 400 and any(m in why.lower() for m in _CONTEXT_ERRORS)
+        rt.fail_attempt(
+            call,
+            attempt,
+            deployment,
+            status,
+            failure,
+            why,
+            counts_against_health=failure is not None or (status >= 408 and status not in (413, 422)),
+        )
+        verdict = judge(config, status, failure)
+        if context_error:
+            return reply, why, True, True
+        if not verdict.retry_same or retry_number + 1 >= config.attempts:
+            return reply, why, verdict.fail_over, False
+        hint = server_wait_hint(reply.header) if reply is not None else None
+        delay = backoff_delay(config, retry_number + 1, rt.rng) if hint is None else hint
+        if time.monotonic() + delay >= deadline:
+            return reply, why + " (no time left to retry within the deadline)", verdict.fail_over, False
+        if hint is not None and hint > config.backoff_max:
+            return reply, why, verdict.fail_over, False  # the upstream asks for longer than we wait: move on
+        yield Sleep(delay)
+    return reply, why, True, False
+
+
+def _read_reply(
+    deployment: Deployment, attempt: AttemptRecord, reply: UpstreamReply, stream: bool
+) -> CoreGen[AttemptResult | tuple[str, int, str | None]]:
+    """Judge one reply: a usable answer, or (why, status, failure kind)."""
+    if reply.failure is not None:
+        return f"{reply.failure.kind} error: {reply.failure.detail}", reply.status, reply.failure.kind
+    if reply.status >= 400:
+        return f"HTTP {reply.status}: {error_message_from_body(reply.body)}", reply.status, None
+    if not stream or reply.stream is None:
+        try:
+            parsed = json.loads(reply.body)
+        except ValueError:
+            return "the upstream answered 200 with a body that is not JSON", 502, None
+        if not isinstance(parsed, dict):
+            return "the upstream answered 200 with a JSON body that is not an object", 502, None
+        return AttemptResult(deployment, attempt, reply, parsed=parsed)
+    # Streaming: read until the first whole event before committing to this upstream.
+    parser = SSEParser()
+    events: list[SSEEvent] = []
+    while not events:
+        chunk = yield ReadChunk(reply.stream)
+        if isinstance(chunk, Failure):
+            yield CloseStream(reply.stream)
+            return f"the stream failed before its first event ({chunk.detail})", 0, "connection"
+        if not chunk:
+            events = parser.flush()
+            if not events:
+                yield CloseStream(reply.stream)
+                return "the upstream closed the stream before its first event", 0, "connection"
+            break
+        events = parser.feed(chunk)
+    attempt.first_chunk_at = time.perf_counter()
+    first = events[0]
+    if first.event == "error" or first.data.startswith('{"error"'):
+        yield CloseStream(reply.stream)
+        message = error_message_from_body(first.data.encode())
+        status = 529 if "overloaded" in first.data else 500
+        return f"the stream opened with an error event: {message}", status, None
+    return AttemptResult(deployment, attempt, reply, parser=parser, first_events=events)

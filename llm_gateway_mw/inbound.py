@@ -1,0 +1,101 @@
+"""Reads what the application's SDK sent: which operation, in which dialect, with which body.
+
+Only the operations the gateway manages are parsed; anything else (files, batches,
+model listings) is forwarded untouched to the wrapped client's own upstream.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from .dialects import Dialect
+from .errors import InvalidRequestError
+from .records import RequestParams
+
+__all__ = ["Inbound", "operation_for", "params_of", "parse_body"]
+
+_OPENAI_OPERATIONS = (
+    ("/chat/completions", "chat"),
+    ("/embeddings", "embeddings"),
+    ("/responses", "responses"),
+)
+_ANTHROPIC_OPERATIONS = (("/v1/messages", "chat"),)
+
+
+def operation_for(dialect: Dialect, method: str, path: str) -> str | None:
+    """The managed operation a request path names, or None to forward it untouched."""
+    if method != "POST":
+        return None
+    table = _OPENAI_OPERATIONS if dialect == "openai" else _ANTHROPIC_OPERATIONS
+    for suffix, operation in table:
+        if path.endswith(suffix):
+            return operation
+    return None
+
+
+@dataclass(slots=True)
+class Inbound:
+    """One managed request as the application's SDK built it."""
+
+    dialect: Dialect
+    operation: str
+    method: str
+    url: str
+    headers: list[tuple[str, str]]
+    raw_body: bytes
+    body: dict[str, Any]
+    model: str
+    stream: bool
+    timeout: float | None
+
+    def header(self, name: str) -> str | None:
+        lowered = name.lower()
+        for key, value in self.headers:
+            if key.lower() == lowered:
+                return value
+        return None
+
+
+def parse_body(raw: bytes) -> tuple[dict[str, Any], str, bool]:
+    """Decode a JSON request body; returns (body, model, stream) or raises InvalidRequestError."""
+    try:
+        body = json.loads(raw) if raw else None
+    except ValueError as err:
+        raise InvalidRequestError(f"request body is not valid JSON: {err}") from None
+    if not isinstance(body, dict):
+        raise InvalidRequestError("request body must be a JSON object")
+    model = body.get("model")
+    if not isinstance(model, str) or not model:
+        raise InvalidRequestError("request body needs a 'model' string naming the model or route to call")
+    stream = body.get("stream") is True
+    return body, model, stream
+
+
+def _number(value: object) -> float | None:
+    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
+
+
+def _integer(value: object) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def params_of(body: dict[str, Any]) -> RequestParams:
+    """Sampling parameters in one shape, whatever the dialect."""
+    stop = body.get("stop", body.get("stop_sequences"))
+    stops: tuple[str, ...] = (
+        (stop,) if isinstance(stop, str) else tuple(s for s in stop or () if isinstance(s, str))
+    )
+    max_tokens = body.get("max_tokens", body.get("max_completion_tokens", body.get("max_output_tokens")))
+    return RequestParams(
+        temperature=_number(body.get("temperature")),
+        top_p=_number(body.get("top_p")),
+        top_k=_integer(body.get("top_k")),
+        max_tokens=_integer(max_tokens),
+        stop=stops,
+        seed=_integer(body.get("seed")),
+        choice_count=_integer(body.get("n")),
+        frequency_penalty=_number(body.get("frequency_penalty")),
+        presence_penalty=_number(body.get("presence_penalty")),
+    )

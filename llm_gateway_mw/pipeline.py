@@ -1,0 +1,221 @@
+"""The pipeline, readable in one place: every managed call goes through these stages.
+
+identify caller → limits/budget → cache → route → attempt (retries/failover) →
+translate → account. It is a generator of effects (see ``effects``); the sync and async
+drivers run the very same code.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from .attempts import AllAttemptsFailed, AttemptResult, attempt_plan
+from .context import current_call_context
+from .errors import GatewayRefusal, UnknownModelError
+from .inbound import Inbound, params_of
+from .records import CallRecord
+from .relay import StreamRelay
+from .translate import refusal_body, stream_translator, summarize_reply, translate_error, translate_reply
+
+if TYPE_CHECKING:
+    from .drivers import CoreGen
+    from .policy.admission import Admission
+    from .runtime import Binding, Runtime
+
+__all__ = ["Outcome", "handle_call"]
+
+ERROR_HEADER = "x-llm-gateway-error"
+
+
+@dataclass(slots=True)
+class Outcome:
+    """What the transport hands back to the SDK: a response, a stream, or a transport error to raise."""
+
+    status: int
+    headers: list[tuple[str, str]] = field(default_factory=list)
+    body: bytes = b""
+    relay: StreamRelay | None = None
+    raise_kind: str | None = None  # "timeout" | "connection": the SDK's APITimeoutError / APIConnectionError
+    message: str = ""
+
+
+def handle_call(rt: Runtime, binding: Binding, inbound: Inbound) -> CoreGen[Outcome]:
+    """Run one managed call through every stage."""
+    call = _identify(rt, inbound)
+    rt.telemetry.start_call(call)
+    admission: Admission | None = None
+    try:
+        plan = rt.plan(binding, inbound, call)  # route
+        admission = yield from rt.policy.admit(call, inbound, plan)  # limits and budget
+        cached = yield from rt.policy.cache_lookup(call, inbound)  # cache
+        if cached is not None:
+            return (yield from _serve_cached(rt, call, inbound, admission, cached))
+        deadline = time.monotonic() + rt.config.retry.timeout
+        result = yield from attempt_plan(rt, binding, call, inbound, plan, deadline)  # attempt
+    except GatewayRefusal as refusal:
+        yield from rt.policy.release(admission)
+        return _refused(rt, call, inbound, refusal)
+    except AllAttemptsFailed as failed:
+        yield from rt.policy.release(admission)
+        return _failed(rt, call, inbound, failed)
+    if result.parser is not None:
+        return _stream(rt, call, inbound, result, admission, deadline)  # translate (streams)
+    return (yield from _complete(rt, call, inbound, result, admission))  # translate + account
+
+
+def _identify(rt: Runtime, inbound: Inbound) -> CallRecord:
+    context = current_call_context()
+    return CallRecord(
+        request_id=context.request_id or rt.new_request_id(),
+        operation="embeddings" if inbound.operation == "embeddings" else "chat",  # GenAI operation names
+        requested_model=inbound.model,
+        inbound_dialect=inbound.dialect,
+        stream=inbound.stream,
+        params=params_of(inbound.body),
+        caller=context.caller,
+        started=time.perf_counter(),
+        http_route=context.http_route,
+        request_body=inbound.body,
+    )
+
+
+def _complete(
+    rt: Runtime, call: CallRecord, inbound: Inbound, result: AttemptResult, admission: Admission | None
+) -> CoreGen[Outcome]:
+    deployment, attempt, parsed = result.deployment, result.attempt, result.parsed
+    assert parsed is not None
+    source = deployment.target_dialect(inbound.dialect)
+    summary = summarize_reply(parsed, source)
+    body = result.reply.body
+    if source != inbound.dialect:
+        body = translate_reply(parsed, source=source, target=inbound.dialect, model=inbound.model)
+    rt.succeed_attempt(call, attempt, deployment, summary)
+    call.response_body = parsed
+    yield from rt.policy.settle(admission, call)  # account
+    yield from rt.policy.cache_store(call, inbound, body)
+    rt.end_call(call)
+    return Outcome(result.reply.status, _reply_headers(rt, call, result.reply.headers), body)
+
+
+def _stream(
+    rt: Runtime,
+    call: CallRecord,
+    inbound: Inbound,
+    result: AttemptResult,
+    admission: Admission | None,
+    deadline: float,
+) -> Outcome:
+    deployment, attempt = result.deployment, result.attempt
+    assert result.reply.stream is not None and result.parser is not None and result.first_events is not None
+    options = inbound.body.get("stream_options")
+    wants_usage = isinstance(options, dict) and options.get("include_usage") is True
+    translator = stream_translator(
+        source=deployment.target_dialect(inbound.dialect),
+        target=inbound.dialect,
+        model=inbound.model,
+        app_wants_usage=wants_usage,
+        operation=inbound.operation,
+    )
+
+    def settle(relay: StreamRelay) -> CoreGen[None]:
+        summary = _StreamSummary(relay)
+        if relay.error is None:
+            rt.succeed_attempt(call, attempt, deployment, summary)
+        else:
+            rt.cut_attempt(call, attempt, deployment, summary, relay.error)
+        yield from rt.policy.settle(admission, call)
+        rt.end_call(call)
+
+    relay = StreamRelay(
+        handle=result.reply.stream,
+        parser=result.parser,
+        translator=translator,
+        first_events=result.first_events,
+        caller_dialect=inbound.dialect,
+        deadline=deadline,
+        label=f"deployment {deployment.id}",
+        settle=settle,
+    )
+    headers = _reply_headers(rt, call, result.reply.headers)
+    return Outcome(200, headers, relay=relay)
+
+
+class _StreamSummary:
+    """Adapts a finished stream translator to the reply summary accounting reads."""
+
+    __slots__ = ("finish_reasons", "response_id", "response_model", "usage")
+
+    def __init__(self, relay: StreamRelay) -> None:
+        translator = relay.translator
+        self.usage = translator.usage
+        self.response_id = translator.response_id
+        self.response_model = translator.response_model
+        self.finish_reasons = ["error"] if relay.error else list(translator.finish_reasons)
+
+
+def _serve_cached(
+    rt: Runtime, call: CallRecord, inbound: Inbound, admission: Admission | None, cached: bytes
+) -> CoreGen[Outcome]:
+    call.cache_hit = True
+    call.cost_usd = 0.0
+    yield from rt.policy.release(admission)
+    rt.end_call(call)
+    if inbound.stream:
+        return Outcome(200, _reply_headers(rt, call, []), relay=rt.cached_stream(inbound, cached))
+    return Outcome(200, _reply_headers(rt, call, [("content-type", "application/json")]), cached)
+
+
+def _refused(rt: Runtime, call: CallRecord, inbound: Inbound, refusal: GatewayRefusal) -> Outcome:
+    call.error_type = type(refusal).__name__
+    call.error_message = refusal.message
+    rt.telemetry.record_rejection(call, refusal.code)
+    rt.end_call(call)
+    headers = [
+        ("content-type", "application/json"),
+        (ERROR_HEADER, refusal.code),
+        *refusal.headers.items(),
+        ("x-llm-gateway-request-id", call.request_id),
+    ]
+    return Outcome(refusal.status, headers, refusal_body(refusal, inbound.dialect))
+
+
+def _failed(rt: Runtime, call: CallRecord, inbound: Inbound, failed: AllAttemptsFailed) -> Outcome:
+    call.error_type = call.attempts[-1].error_type if call.attempts else "_OTHER"
+    call.error_message = failed.why
+    rt.end_call(call)
+    reply, deployment = failed.reply, failed.deployment
+    if reply is None or reply.failure is not None or reply.status < 400 or deployment is None:
+        kind = reply.failure.kind if reply is not None and reply.failure is not None else "connection"
+        return Outcome(
+            0, raise_kind=kind, message=f"llm-gateway-mw: every attempt failed; last: {failed.why}"
+        )
+    source = deployment.target_dialect(inbound.dialect)
+    body = translate_error(reply.body, source=source, target=inbound.dialect, status=reply.status)
+    headers = [(k, v) for k, v in reply.headers if k.lower() != "content-type"]
+    headers += [
+        ("content-type", "application/json"),
+        ("x-llm-gateway-request-id", call.request_id),
+        ("x-llm-gateway-attempts", str(len(call.attempts))),
+    ]
+    return Outcome(reply.status, headers, body)
+
+
+def _reply_headers(rt: Runtime, call: CallRecord, upstream: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    headers = list(upstream)
+    headers.append(("x-llm-gateway-request-id", call.request_id))
+    final = call.final_attempt
+    if final is not None:
+        headers.append(("x-llm-gateway-deployment", final.deployment))
+        headers.append(("x-llm-gateway-attempts", str(len(call.attempts))))
+    if call.cost_usd is not None:
+        headers.append(("x-llm-gateway-cost-usd", f"{call.cost_usd:.8f}"))
+    headers.append(("x-llm-gateway-cache", "hit" if call.cache_hit else "miss"))
+    if call.route:
+        headers.append(("x-llm-gateway-route", call.route))
+    return headers
+
+
+def unknown_model(rt: Runtime, model: str) -> UnknownModelError:
+    return UnknownModelError(model, rt.config.model_names())

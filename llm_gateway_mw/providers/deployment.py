@@ -1,0 +1,193 @@
+"""Deployments: one model at one provider, and how to address a request to it.
+
+A deployment knows its dialect, URL, credentials and capabilities. The implicit
+*passthrough* deployment sends a request exactly as the wrapped SDK built it, to the
+client's own upstream, so wrapping never breaks an existing client.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
+
+from ..config.schema import ModelConfig, ProviderConfig
+from ..dialects import Dialect
+from ..effects import UpstreamRequest
+from ..errors import MissingCredentialsError
+from ..inbound import Inbound
+
+__all__ = ["Deployment", "passthrough_deployment"]
+
+_PROVIDER_KIND = {
+    "openai": "openai",
+    "openai-compatible": "openai",
+    "azure-openai": "azure.ai.openai",
+    "anthropic": "anthropic",
+    "mock": "mock",
+}
+_DEFAULT_BASE = {"openai": "https://api.openai.com/v1", "anthropic": "https://api.anthropic.com"}
+_OPENAI_PATHS = {"chat": "/chat/completions", "embeddings": "/embeddings", "responses": "/responses"}
+ANTHROPIC_VERSION = "2023-06-01"
+
+# Request headers never forwarded: credentials, framing, and the gateway's own controls.
+_NEVER_FORWARD = frozenset(
+    {
+        "authorization",
+        "x-api-key",
+        "api-key",
+        "host",
+        "content-length",
+        "transfer-encoding",
+        "connection",
+        "x-llm-gateway-cache",
+    }
+)
+_DIALECT_PREFIXES: dict[str, tuple[str, ...]] = {
+    "openai": ("openai-", "x-stainless-"),
+    "anthropic": ("anthropic-", "x-stainless-"),
+}
+
+
+@dataclass(slots=True)
+class Deployment:
+    """A routable target: a ``[[models]]`` entry bound to its provider."""
+
+    id: str
+    name: str
+    upstream_model: str
+    provider_name: str
+    provider_type: str
+    dialect: Dialect | None  # None: answers in whatever dialect it is asked in (mock, passthrough)
+    base_url: str
+    model: ModelConfig | None = None
+    provider: ProviderConfig | None = None
+    passthrough: bool = False
+
+    @property
+    def provider_kind(self) -> str:
+        """The ``gen_ai.provider.name`` value."""
+        return _PROVIDER_KIND.get(self.provider_type, self.provider_type)
+
+    @property
+    def server(self) -> tuple[str | None, int | None]:
+        parts = urlsplit(self.base_url)
+        if parts.scheme not in ("http", "https"):
+            return None, None
+        return parts.hostname, parts.port or (443 if parts.scheme == "https" else 80)
+
+    @classmethod
+    def from_config(cls, model: ModelConfig, provider: ProviderConfig) -> Deployment:
+        dialect: Dialect | None
+        if provider.type == "mock":
+            dialect = None
+        elif provider.type == "anthropic":
+            dialect = "anthropic"
+        else:
+            dialect = "openai"
+        base = provider.base_url or _DEFAULT_BASE.get(provider.type, f"mock://{provider.name}")
+        return cls(
+            id=model.deployment_id,
+            name=model.name,
+            upstream_model=model.model,
+            provider_name=provider.name,
+            provider_type=provider.type,
+            dialect=dialect,
+            base_url=base.rstrip("/"),
+            model=model,
+            provider=provider,
+        )
+
+    def target_dialect(self, inbound: Dialect) -> Dialect:
+        return self.dialect or inbound
+
+    def can_serve(self, operation: str, inbound: Dialect) -> str | None:
+        """Why this deployment cannot serve the operation, or None when it can."""
+        target = self.target_dialect(inbound)
+        if operation != "chat" and target == "anthropic":
+            return f"{operation} is an OpenAI API; {self.id} speaks the Anthropic dialect"
+        if operation == "responses" and inbound != "openai":
+            return "the Responses API is OpenAI-only"
+        return None
+
+    def build_request(self, inbound: Inbound, body: dict[str, Any], timeout: float | None) -> UpstreamRequest:
+        """Address ``body`` (already in this deployment's dialect) to this deployment."""
+        if self.passthrough:
+            return UpstreamRequest(
+                inbound.method,
+                inbound.url,
+                inbound.headers,
+                inbound.raw_body,
+                inbound.stream,
+                timeout,
+                json_body=inbound.body,
+            )
+        target = self.target_dialect(inbound.dialect)
+        same_dialect = target == inbound.dialect
+        headers = _forwarded(inbound.headers, same_dialect, inbound.dialect)
+        provider = self.provider
+        assert provider is not None
+        if target == "anthropic":
+            url = self.base_url + "/v1/messages"
+            if not any(k.lower() == "anthropic-version" for k, _ in headers):
+                headers.append(("anthropic-version", ANTHROPIC_VERSION))
+        elif self.provider_type == "azure-openai":
+            url = (
+                f"{self.base_url}/openai/deployments/{self.upstream_model}{_OPENAI_PATHS[inbound.operation]}"
+                f"?api-version={provider.api_version}"
+            )
+        else:
+            url = self.base_url + _OPENAI_PATHS[inbound.operation]
+        if self.provider_type != "mock":
+            headers.extend(self._auth_headers(provider, target))
+        headers.extend(provider.headers.items())
+        if not any(k.lower() == "content-type" for k, _ in headers):
+            headers.append(("content-type", "application/json"))
+        body["model"] = self.upstream_model
+        raw = json.dumps(body, separators=(",", ":")).encode()
+        return UpstreamRequest("POST", url, headers, raw, inbound.stream, timeout, json_body=body)
+
+    def _auth_headers(self, provider: ProviderConfig, target: Dialect) -> list[tuple[str, str]]:
+        key = provider.api_key
+        if not key:
+            variable = provider.key_variable
+            key = os.environ.get(variable) if variable else None
+            if variable and not key:
+                raise MissingCredentialsError(provider.name, variable)
+        if not key:
+            return []
+        if provider.type == "azure-openai":
+            return [("api-key", key)]
+        if target == "anthropic":
+            return [("x-api-key", key)]
+        headers = [("authorization", f"Bearer {key}")]
+        if provider.organization:
+            headers.append(("openai-organization", provider.organization))
+        return headers
+
+
+def _forwarded(headers: list[tuple[str, str]], same_dialect: bool, inbound: Dialect) -> list[tuple[str, str]]:
+    prefixes = () if same_dialect else _DIALECT_PREFIXES[inbound]
+    out = []
+    for key, value in headers:
+        lowered = key.lower()
+        if lowered in _NEVER_FORWARD or (prefixes and lowered.startswith(prefixes)):
+            continue
+        out.append((key, value))
+    return out
+
+
+def passthrough_deployment(model: str, dialect: Dialect, base_url: str) -> Deployment:
+    """The wrapped client's own upstream, for models the config does not declare."""
+    return Deployment(
+        id=f"{model}@passthrough",
+        name=model,
+        upstream_model=model,
+        provider_name="passthrough",
+        provider_type="anthropic" if dialect == "anthropic" else "openai",
+        dialect=dialect,
+        base_url=base_url.rstrip("/"),
+        passthrough=True,
+    )

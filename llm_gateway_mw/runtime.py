@@ -1,0 +1,290 @@
+"""Shared state of one gateway: deployments, their health, upstream clients, telemetry and policy.
+
+The pipeline and the attempt loop call into this object for everything that is state
+rather than decision: which deployments a name has, their circuit state, which client
+reaches them, and the bookkeeping of attempts (records, spans, health).
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import time
+from collections import deque
+from dataclasses import dataclass
+from types import ModuleType
+from typing import TYPE_CHECKING, Any, Protocol
+
+from .config.schema import GatewayConfig
+from .dialects import Dialect
+from .effects import Upstream
+from .errors import UnknownModelError
+from .policy.admission import Policy
+from .providers.deployment import Deployment, passthrough_deployment
+from .records import AttemptRecord, CallRecord
+from .routing.health import DeploymentHealth
+from .routing.plan import Classifier, Plan, PlanGroup, make_plan
+from .routing.strategies import order_deployments
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from .inbound import Inbound
+    from .policy.pricing import ModelInfo
+    from .usage import Usage
+
+__all__ = ["Binding", "Runtime"]
+
+
+@dataclass(slots=True)
+class Binding:
+    """What one wrapped SDK client brings: its dialect, HTTP library and its own upstream."""
+
+    dialect: Dialect
+    module: ModuleType
+    passthrough: Upstream
+    base_url: str
+
+
+class Summary(Protocol):
+    usage: Usage | None
+    response_id: str | None
+    response_model: str | None
+    finish_reasons: list[str]
+
+
+class Runtime:
+    """Everything the decision core reads or updates while serving calls."""
+
+    def __init__(
+        self,
+        config: GatewayConfig,
+        *,
+        telemetry: Any,
+        policy: Policy | None = None,
+        classifier: Classifier | None = None,
+        seed: int | None = None,
+    ) -> None:
+        self.config = config
+        self.telemetry = telemetry
+        self.policy = policy or Policy()
+        self.rng = random.Random(seed)
+        self._classifier = classifier
+        self.deployments: dict[str, list[Deployment]] = {}
+        for model in config.models:
+            deployment = Deployment.from_config(model, config.providers[model.provider])
+            self.deployments.setdefault(model.name, []).append(deployment)
+        self._health: dict[str, DeploymentHealth] = {}
+        self._upstreams: dict[tuple[str, str], Upstream] = {}
+        self._passthrough: dict[tuple[str, str], Deployment] = {}
+        self._info: dict[str, ModelInfo | None] = {}
+        self.recent: deque[CallRecord] = deque(maxlen=200)
+        self._id_prefix = os.urandom(4).hex()
+        self._id_counter = 0
+
+    # -- routing -------------------------------------------------------------------------------
+    def classify(self, body: Any, tiers: int) -> Any:
+        if self._classifier is None:
+            from .routing.complexity import classify
+
+            self._classifier = lambda b, n: classify(b, tiers=n)
+        return self._classifier(body, tiers)
+
+    def order(self, deployments: Sequence[Deployment], strategy: str) -> list[Deployment]:
+        return order_deployments(deployments, strategy, self.health, self.unit_price, self.rng)
+
+    def plan(self, binding: Binding, inbound: Inbound, call: CallRecord) -> Plan:
+        """The deployments to try, in order; undeclared models go to the client's own upstream."""
+        model = inbound.model
+        if model in self.deployments or model in self.config.routes:
+            plan = make_plan(self.config, self.deployments, model, inbound.body, self.order, self.classify)
+        elif self.config.strict:
+            raise UnknownModelError(model, self.config.model_names())
+        else:
+            plan = Plan(
+                groups=[PlanGroup(model, [self._passthrough_for(binding, model)])], reason="passthrough"
+            )
+            chain = self.config.fallbacks.get(model, self.config.fallbacks.get("*", ()))
+            for name in chain:
+                plan.groups.append(
+                    PlanGroup(
+                        name,
+                        self.order(self.deployments[name], self.config.routing.strategy),
+                        fallback_from=model,
+                    )
+                )
+        call.route, call.strategy, call.decision_reason = plan.route, plan.strategy, plan.reason
+        return plan
+
+    def _passthrough_for(self, binding: Binding, model: str) -> Deployment:
+        key = (binding.base_url, model)
+        deployment = self._passthrough.get(key)
+        if deployment is None:
+            deployment = passthrough_deployment(model, binding.dialect, binding.base_url)
+            if len(self._passthrough) < 1000:
+                self._passthrough[key] = deployment
+        return deployment
+
+    def upstream_for(self, deployment: Deployment, binding: Binding) -> Upstream:
+        if deployment.passthrough:
+            return binding.passthrough
+        key = (deployment.provider_name, binding.module.__name__)
+        upstream = self._upstreams.get(key)
+        if upstream is None:
+            assert deployment.provider is not None
+            if deployment.provider_type == "mock":
+                from .providers.mock import MockUpstream
+
+                upstream = MockUpstream(deployment.provider)
+            else:
+                from .upstream.http import HttpUpstream
+
+                upstream = HttpUpstream(binding.module, owns_clients=True)
+            self._upstreams[key] = upstream
+        return upstream
+
+    # -- capabilities and prices ---------------------------------------------------------------
+    def model_info(self, deployment: Deployment) -> ModelInfo | None:
+        if deployment.id not in self._info:
+            from .policy.pricing import PriceTable
+
+            self._info[deployment.id] = PriceTable.bundled().lookup(deployment.upstream_model)
+        return self._info[deployment.id]
+
+    def price(self, deployment: Deployment) -> Any:
+        if deployment.model is not None and deployment.model.price is not None:
+            from .policy.pricing import Price
+
+            p = deployment.model.price
+            return Price(
+                input=p.input, output=p.output, cached_input=p.cached_input, cache_write=p.cache_write
+            )
+        info = self.model_info(deployment)
+        return info.price if info is not None else None
+
+    def unit_price(self, deployment: Deployment) -> float | None:
+        price = self.price(deployment)
+        return None if price is None else float(price.input + price.output)
+
+    def context_window(self, deployment: Deployment) -> int | None:
+        if deployment.model is not None and deployment.model.context_window:
+            return deployment.model.context_window
+        info = self.model_info(deployment)
+        return info.context_window if info is not None else None
+
+    def default_max_tokens(self, deployment: Deployment) -> int:
+        if deployment.model is not None and deployment.model.default_max_tokens:
+            return deployment.model.default_max_tokens
+        return self.config.default_max_tokens
+
+    def drop_unsupported(self, deployment: Deployment) -> bool:
+        return deployment.model is not None and deployment.model.drop_unsupported
+
+    def precheck(self, deployment: Deployment, inbound: Inbound, context_floor: int | None) -> str | None:
+        """Why a deployment cannot take this request (capability pre-checks), or None."""
+        reason = deployment.can_serve(inbound.operation, inbound.dialect)
+        if reason or deployment.passthrough:
+            return reason
+        from .capabilities import capability_problem
+
+        return capability_problem(self, deployment, inbound, context_floor)
+
+    def health(self, deployment: Deployment) -> DeploymentHealth:
+        health = self._health.get(deployment.id)
+        if health is None:
+            breaker = self.config.circuit_breaker
+            health = DeploymentHealth(failures_to_open=breaker.failures, cooldown=breaker.cooldown)
+            self._health[deployment.id] = health
+        return health
+
+    # -- bookkeeping -----------------------------------------------------------------------------
+    def new_request_id(self) -> str:
+        self._id_counter += 1
+        return f"gw-{self._id_prefix}-{self._id_counter:x}"
+
+    def new_attempt(
+        self, call: CallRecord, deployment: Deployment, fallback_from: str | None
+    ) -> AttemptRecord:
+        address, port = deployment.server
+        attempt = AttemptRecord(
+            number=len(call.attempts) + 1,
+            deployment=deployment.name,
+            provider=deployment.provider_name,
+            provider_kind=deployment.provider_kind,
+            upstream_model=deployment.upstream_model,
+            operation=call.operation,
+            server_address=address,
+            server_port=port,
+            fallback_from=fallback_from,
+            started=time.perf_counter(),
+        )
+        call.attempts.append(attempt)
+        self.telemetry.start_attempt(call, attempt)
+        return attempt
+
+    def fail_attempt(
+        self,
+        call: CallRecord,
+        attempt: AttemptRecord,
+        deployment: Deployment,
+        status: int,
+        failure: str | None,
+        why: str,
+        *,
+        counts_against_health: bool,
+    ) -> None:
+        attempt.ended = time.perf_counter()
+        attempt.status = status or None
+        attempt.error_type = str(status) if status else failure or "_OTHER"
+        attempt.error_message = why
+        health = self.health(deployment)
+        if counts_against_health:
+            health.record_failure(time.monotonic(), why)
+        else:
+            health.release_probe()
+        self.telemetry.end_attempt(call, attempt)
+
+    def succeed_attempt(
+        self, call: CallRecord, attempt: AttemptRecord, deployment: Deployment, summary: Summary
+    ) -> None:
+        attempt.ended = time.perf_counter()
+        attempt.status = 200
+        attempt.usage = summary.usage
+        attempt.response_id = summary.response_id
+        attempt.response_model = summary.response_model
+        attempt.finish_reasons = summary.finish_reasons
+        latency = (attempt.first_chunk_at or attempt.ended) - attempt.started
+        self.health(deployment).record_success(latency)
+        self._account_cost(call, deployment, summary.usage)
+        self.telemetry.end_attempt(call, attempt)
+
+    def cut_attempt(
+        self, call: CallRecord, attempt: AttemptRecord, deployment: Deployment, summary: Summary, why: str
+    ) -> None:
+        """A stream that ended early: charged for what it used, reported with finish reason 'error'."""
+        attempt.ended = time.perf_counter()
+        attempt.usage = summary.usage
+        attempt.response_id = summary.response_id
+        attempt.response_model = summary.response_model
+        attempt.finish_reasons = ["error"]
+        attempt.error_type = "stream_interrupted"
+        attempt.error_message = why
+        call.error_type = attempt.error_type
+        if "caller" not in why:
+            self.health(deployment).record_failure(time.monotonic(), why)
+        self._account_cost(call, deployment, summary.usage)
+        self.telemetry.end_attempt(call, attempt)
+
+    def _account_cost(self, call: CallRecord, deployment: Deployment, usage: Usage | None) -> None:
+        price = self.price(deployment)
+        if usage is None or price is None:
+            return
+        from .policy.pricing import cost_usd
+
+        call.cost_usd = (call.cost_usd or 0.0) + cost_usd(usage, price)
+
+    def end_call(self, call: CallRecord) -> None:
+        call.ended = time.perf_counter()
+        self.telemetry.end_call(call)
+        call.request_body = call.response_body = None  # content never outlives the call (status page, memory)
+        self.recent.append(call)

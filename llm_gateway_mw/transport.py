@@ -1,0 +1,214 @@
+"""HTTP transports that hand an SDK client's requests to the gateway pipeline.
+
+The vendor SDKs call their HTTP client once per attempt; a wrapped client's HTTP
+client has one of these transports, so every request goes through the gateway and comes
+back as an ordinary response the SDK parses as if the provider had answered. The same
+classes are built for ``httpx`` (older SDKs) and ``httpx2`` (current SDKs).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import weakref
+from types import ModuleType
+from typing import TYPE_CHECKING, Any
+
+from .drivers import run_async, run_sync
+from .effects import Failure
+from .errors import GatewayRefusal
+from .inbound import Inbound, operation_for, parse_body
+from .pipeline import ERROR_HEADER, Outcome, handle_call
+from .translate import refusal_body
+
+if TYPE_CHECKING:
+    from collections.abc import AsyncIterator, Iterator
+
+    from .relay import StreamRelay
+    from .runtime import Binding, Runtime
+
+__all__ = ["transport_classes"]
+
+
+def _read_timeout(request: Any) -> float | None:
+    timeout = request.extensions.get("timeout")
+    if isinstance(timeout, dict):
+        value = timeout.get("read")
+        return float(value) if isinstance(value, (int, float)) else None
+    return None
+
+
+def _inbound(binding: Binding, request: Any, operation: str, raw: bytes) -> Inbound:
+    body, model, stream = parse_body(raw)
+    return Inbound(
+        dialect=binding.dialect,
+        operation=operation,
+        method=request.method,
+        url=str(request.url),
+        headers=list(request.headers.multi_items()),
+        raw_body=raw,
+        body=body,
+        model=model,
+        stream=stream,
+        timeout=_read_timeout(request),
+    )
+
+
+def _refusal_response(module: ModuleType, binding: Binding, refusal: GatewayRefusal) -> Any:
+    headers = [("content-type", "application/json"), (ERROR_HEADER, refusal.code), *refusal.headers.items()]
+    return module.Response(refusal.status, headers=headers, content=refusal_body(refusal, binding.dialect))
+
+
+def _raise(module: ModuleType, outcome: Outcome, request: Any) -> None:
+    error = module.ReadTimeout if outcome.raise_kind == "timeout" else module.ConnectError
+    raise error(outcome.message, request=request)
+
+
+def _abandon_sync(relay: StreamRelay, reason: str) -> None:
+    """Finalizer for streams the caller dropped: account for them exactly once."""
+    relay.abort(reason)
+    with contextlib.suppress(Exception):  # the connection is being discarded anyway
+        relay.handle.close_sync()
+    run_sync(relay.settle())
+
+
+@functools.cache
+def transport_classes(module: ModuleType) -> tuple[type, type]:
+    """(sync transport, async transport) classes for ``httpx`` or ``httpx2``."""
+
+    class RelayStream(module.SyncByteStream):  # type: ignore[misc, name-defined]
+        def __init__(self, relay: StreamRelay) -> None:
+            self.relay = relay
+            self._finalizer = weakref.finalize(self, _abandon_sync, relay, "the caller dropped the stream")
+
+        def __iter__(self) -> Iterator[bytes]:
+            relay = self.relay
+            try:
+                out = relay.start()
+                if out:
+                    yield out
+                while not relay.done:
+                    try:
+                        chunk: bytes | Failure = relay.handle.read_sync()
+                    except Exception as exc:
+                        chunk = Failure("connection", f"{type(exc).__name__}: {exc}")
+                    out = relay.step(chunk)
+                    if out:
+                        yield out
+            finally:
+                self.close()
+
+        def close(self) -> None:
+            self.relay.abort("the caller closed the stream early")
+            self._finalizer()
+
+    class AsyncRelayStream(module.AsyncByteStream):  # type: ignore[misc, name-defined]
+        def __init__(self, relay: StreamRelay) -> None:
+            self.relay = relay
+            self._closed = False
+            self._finalizer = weakref.finalize(self, _abandon_sync, relay, "the caller dropped the stream")
+
+        async def __aiter__(self) -> AsyncIterator[bytes]:
+            relay = self.relay
+            try:
+                out = relay.start()
+                if out:
+                    yield out
+                while not relay.done:
+                    try:
+                        chunk: bytes | Failure = await relay.handle.read_async()
+                    except Exception as exc:
+                        chunk = Failure("connection", f"{type(exc).__name__}: {exc}")
+                    out = relay.step(chunk)
+                    if out:
+                        yield out
+            finally:
+                await self.aclose()
+
+        async def aclose(self) -> None:
+            if self._closed:
+                return
+            self._closed = True
+            self._finalizer.detach()
+            self.relay.abort("the caller closed the stream early")
+            try:
+                await self.relay.handle.close_async()
+            finally:
+                await run_async(self.relay.settle())
+
+    class GatewayTransport(module.BaseTransport):  # type: ignore[misc, name-defined]
+        """Sync transport: runs the pipeline with blocking I/O."""
+
+        def __init__(self, runtime: Runtime, binding: Binding) -> None:
+            self.runtime = runtime
+            self.binding = binding
+
+        def handle_request(self, request: Any) -> Any:
+            operation = operation_for(self.binding.dialect, request.method, request.url.path)
+            if operation is None:
+                return self._forward(request)
+            try:
+                inbound = _inbound(self.binding, request, operation, request.read())
+            except GatewayRefusal as refusal:
+                return _refusal_response(module, self.binding, refusal)
+            outcome = run_sync(handle_call(self.runtime, self.binding, inbound))
+            if outcome.raise_kind:
+                _raise(module, outcome, request)
+            if outcome.relay is not None:
+                return module.Response(
+                    outcome.status, headers=outcome.headers, stream=RelayStream(outcome.relay)
+                )
+            return module.Response(outcome.status, headers=outcome.headers, content=outcome.body)
+
+        def _forward(self, request: Any) -> Any:
+            client = self.binding.passthrough.sync_client  # type: ignore[attr-defined]
+            forwarded = client.build_request(
+                request.method,
+                request.url,
+                headers=request.headers,
+                content=request.read(),
+                extensions=request.extensions,
+            )
+            return client.send(forwarded, stream=True)
+
+        def close(self) -> None:
+            return None
+
+    class AsyncGatewayTransport(module.AsyncBaseTransport):  # type: ignore[misc, name-defined]
+        """Async transport: runs the same pipeline on the event loop."""
+
+        def __init__(self, runtime: Runtime, binding: Binding) -> None:
+            self.runtime = runtime
+            self.binding = binding
+
+        async def handle_async_request(self, request: Any) -> Any:
+            operation = operation_for(self.binding.dialect, request.method, request.url.path)
+            if operation is None:
+                return await self._forward(request)
+            try:
+                inbound = _inbound(self.binding, request, operation, await request.aread())
+            except GatewayRefusal as refusal:
+                return _refusal_response(module, self.binding, refusal)
+            outcome = await run_async(handle_call(self.runtime, self.binding, inbound))
+            if outcome.raise_kind:
+                _raise(module, outcome, request)
+            if outcome.relay is not None:
+                stream = AsyncRelayStream(outcome.relay)
+                return module.Response(outcome.status, headers=outcome.headers, stream=stream)
+            return module.Response(outcome.status, headers=outcome.headers, content=outcome.body)
+
+        async def _forward(self, request: Any) -> Any:
+            client = self.binding.passthrough.async_client  # type: ignore[attr-defined]
+            forwarded = client.build_request(
+                request.method,
+                request.url,
+                headers=request.headers,
+                content=await request.aread(),
+                extensions=request.extensions,
+            )
+            return await client.send(forwarded, stream=True)
+
+        async def aclose(self) -> None:
+            return None
+
+    return GatewayTransport, AsyncGatewayTransport
