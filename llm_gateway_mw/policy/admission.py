@@ -1,0 +1,49 @@
+"""Admission control: rate limits, budgets and the response cache around one call.
+
+``Policy`` is the stage object the pipeline calls; its methods are effect generators so
+the same code runs on ``limits`` from sync clients and on ``limits.aio`` from async ones.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from ..drivers import CoreGen
+    from ..inbound import Inbound
+    from ..records import CallRecord
+    from ..routing.plan import Plan
+
+__all__ = ["Admission", "Policy"]
+
+
+@dataclass(slots=True)
+class Admission:
+    """What a call reserved before it was sent, to settle or release afterwards."""
+
+    reservations: list[Any] = field(default_factory=list)
+
+
+class Policy:
+    """No limits, no budgets, no cache: the zero-config policy."""
+
+    def admit(self, call: CallRecord, inbound: Inbound, plan: Plan) -> CoreGen[Admission | None]:
+        return None
+        yield
+
+    def settle(self, admission: Admission | None, call: CallRecord) -> CoreGen[None]:
+        return None
+        yield
+
+    def release(self, admission: Admission | None) -> CoreGen[None]:
+        return None
+        yield
+
+    def cache_lookup(self, call: CallRecord, inbound: Inbound) -> CoreGen[bytes | None]:
+        return None
+        yield
+
+    def cache_store(self, call: CallRecord, inbound: Inbound, body: bytes) -> CoreGen[None]:
+        return None
+        yield
