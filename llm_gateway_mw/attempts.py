@@ -75,6 +75,10 @@ def attempt_plan(
                 if why_not:
                     skipped.append(f"{deployment.id}: {why_not}")
                     continue
+                if not (yield from rt.policy.deployment_admit(call, inbound, deployment)):
+                    skipped.append(f"{deployment.id}: at its rate limit")
+                    soonest = 1.0 if soonest is None else min(soonest, 1.0)
+                    continue
                 health = rt.health(deployment)
                 now = time.monotonic()
                 if not health.available(now):

@@ -126,6 +126,8 @@ def _stream(
         else:
             rt.cut_attempt(call, attempt, deployment, summary, relay.error)
         yield from rt.policy.settle(admission, call)
+        if relay.error is None and relay.capture is not None:
+            yield from rt.policy.cache_store_stream(call, inbound, b"".join(relay.capture))
         rt.end_call(call)
 
     relay = StreamRelay(
@@ -137,6 +139,7 @@ def _stream(
         deadline=deadline,
         label=f"deployment {deployment.id}",
         settle=settle,
+        capture=rt.policy.wants_capture(call, inbound),
     )
     headers = _reply_headers(rt, call, result.reply.headers)
     return Outcome(200, headers, relay=relay)
@@ -162,8 +165,9 @@ def _serve_cached(
     call.cost_usd = 0.0
     yield from rt.policy.release(admission)
     rt.end_call(call)
-    if inbound.stream:
-        return Outcome(200, _reply_headers(rt, call, []), relay=rt.cached_stream(inbound, cached))
+    if inbound.stream:  # replayed as a stream in the caller's dialect
+        body = rt.policy.replay_stream(inbound, cached)
+        return Outcome(200, _reply_headers(rt, call, [("content-type", "text/event-stream")]), body)
     return Outcome(200, _reply_headers(rt, call, [("content-type", "application/json")]), cached)
 
 

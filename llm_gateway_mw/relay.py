@@ -31,6 +31,7 @@ class StreamRelay:
         "_settle",
         "_settled",
         "caller_dialect",
+        "capture",
         "deadline",
         "done",
         "error",
@@ -52,6 +53,7 @@ class StreamRelay:
         deadline: float,
         label: str,
         settle: Callable[[StreamRelay], CoreGen[None]],
+        capture: bool = False,
     ) -> None:
         self.handle = handle
         self.parser = parser
@@ -64,6 +66,7 @@ class StreamRelay:
         self.error: str | None = None
         self._settle = settle
         self._settled = False
+        self.capture: list[bytes] | None = [] if capture else None  # caller-dialect bytes, for the cache
 
     def start(self) -> bytes:
         """Bytes for the events read before committing to this upstream."""
@@ -113,9 +116,11 @@ class StreamRelay:
             out.extend(self.translator.finish())
         return self._encode(out)
 
-    @staticmethod
-    def _encode(events: list[SSEEvent]) -> bytes:
-        return b"".join(encode_event(e) for e in events)
+    def _encode(self, events: list[SSEEvent]) -> bytes:
+        out = b"".join([encode_event(e) for e in events])
+        if self.capture is not None and out:
+            self.capture.append(out)
+        return out
 
     def _fail(self, why: str) -> bytes:
         self.done = True

@@ -42,8 +42,9 @@ class Binding:
 
     dialect: Dialect
     module: ModuleType
-    passthrough: Upstream
+    passthrough: Upstream | None
     base_url: str
+    strict: bool = False  # the mounted endpoint has no "own upstream": undeclared models are 404
 
 
 class Summary(Protocol):
@@ -98,7 +99,7 @@ class Runtime:
         model = inbound.model
         if model in self.deployments or model in self.config.routes:
             plan = make_plan(self.config, self.deployments, model, inbound.body, self.order, self.classify)
-        elif self.config.strict:
+        elif self.config.strict or binding.strict or binding.passthrough is None:
             raise UnknownModelError(model, self.config.model_names())
         else:
             plan = Plan(
@@ -127,6 +128,7 @@ class Runtime:
 
     def upstream_for(self, deployment: Deployment, binding: Binding) -> Upstream:
         if deployment.passthrough:
+            assert binding.passthrough is not None
             return binding.passthrough
         key = (deployment.provider_name, binding.module.__name__)
         upstream = self._upstreams.get(key)

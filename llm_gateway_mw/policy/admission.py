@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from ..drivers import CoreGen
     from ..inbound import Inbound
+    from ..providers.deployment import Deployment
     from ..records import CallRecord
     from ..routing.plan import Plan
 
@@ -32,6 +33,11 @@ class Policy:
         return None
         yield
 
+    def deployment_admit(self, call: CallRecord, inbound: Inbound, deployment: Deployment) -> CoreGen[bool]:
+        """May this deployment take the call under its own ``limits``? False skips it like an unhealthy one."""
+        return True
+        yield
+
     def settle(self, admission: Admission | None, call: CallRecord) -> CoreGen[None]:
         return None
         yield
@@ -47,3 +53,15 @@ class Policy:
     def cache_store(self, call: CallRecord, inbound: Inbound, body: bytes) -> CoreGen[None]:
         return None
         yield
+
+    def wants_capture(self, call: CallRecord, inbound: Inbound) -> bool:
+        """Should a streamed reply be kept (in the caller's dialect) to store in the cache?"""
+        return False
+
+    def cache_store_stream(self, call: CallRecord, inbound: Inbound, sse: bytes) -> CoreGen[None]:
+        return None
+        yield
+
+    def replay_stream(self, inbound: Inbound, cached: bytes) -> bytes:
+        """A cached whole reply rendered as the caller's dialect's SSE stream."""
+        raise NotImplementedError("the zero-config policy has no cache")
