@@ -1,0 +1,201 @@
+"""Issue 3's fault matrix: the exact outcome of each upstream failure, for sync and async clients.
+
+Deployment ``primary`` (first upstream) falls back to ``backup`` (second upstream). Each
+case scripts faults on the primary and asserts which upstreams were called, how often,
+and what the application sees. Sync and async clients share one decision core, so every
+case runs on both and must produce the same outcome.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import openai
+import pytest
+
+from llm_gateway_mw import Gateway
+from tests.gateway_configs import KEY_ENV
+from tests.upstreams import behaviours as b
+from tests.upstreams.server import FakeUpstream
+
+MESSAGES = [{"role": "user", "content": "hello"}]
+
+
+@pytest.fixture(autouse=True)
+def _key(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(KEY_ENV, "test-key")
+
+
+def config(primary_url: str, backup_url: str, **retry: Any) -> dict[str, Any]:
+    return {
+        "providers": {
+            "a": {"type": "openai-compatible", "base_url": primary_url, "api_key_env": KEY_ENV},
+            "b": {"type": "openai-compatible", "base_url": backup_url, "api_key_env": KEY_ENV},
+        },
+        "models": [{"name": "primary", "provider": "a"}, {"name": "backup", "provider": "b"}],
+        "fallbacks": {"primary": ["backup"]},
+        "retry": {"attempts": 2, "backoff_initial": 0.01, "backoff_max": 0.05, "timeout": 5, **retry},
+        "circuit_breaker": {"failures": 50, "cooldown": 30},
+    }
+
+
+@dataclass
+class Case:
+    faults: list[b.Behaviour]
+    primary_calls: int
+    backup_calls: int
+    outcome: str  # "ok" | exception class name
+    stream: bool = False
+    text: str | None = None
+
+
+CASES: dict[str, Case] = {
+    "429 with Retry-After is retried after the wait": Case([b.rate_limited(retry_after=0.05)], 2, 0, "ok"),
+    "429 asking to wait beyond backoff_max fails over at once": Case(
+        [b.rate_limited(retry_after=30)], 1, 1, "ok"
+    ),
+    "429 without Retry-After: backoff, then fallback": Case(
+        [b.rate_limited(retry_after=None, reset_requests=None)] * 2, 2, 1, "ok"
+    ),
+    "retry-after-ms is honoured": Case([b.rate_limited(retry_after=None, retry_after_ms=20)], 2, 0, "ok"),
+    "500 retried then fallback": Case([b.server_error(500)] * 2, 2, 1, "ok"),
+    "502 retried then fallback": Case([b.server_error(502)] * 2, 2, 1, "ok"),
+    "503 retried once then succeeds": Case([b.server_error(503)], 2, 0, "ok"),
+    "529 overloaded retried then fallback": Case([b.overloaded()] * 2, 2, 1, "ok"),
+    "connection reset mid-body": Case([b.reset_mid_body()] * 2, 2, 1, "ok"),
+    "malformed JSON": Case([b.malformed_json()] * 2, 2, 1, "ok"),
+    "400 is neither retried nor failed over": Case([b.http_error(400)], 1, 0, "BadRequestError"),
+    "401 is neither retried nor failed over": Case([b.http_error(401)], 1, 0, "AuthenticationError"),
+    "403 is neither retried nor failed over": Case([b.http_error(403)], 1, 0, "PermissionDeniedError"),
+    "404 is neither retried nor failed over": Case([b.http_error(404)], 1, 0, "NotFoundError"),
+    "422 is neither retried nor failed over": Case([b.http_error(422)], 1, 0, "UnprocessableEntityError"),
+    "stream cut before the first event fails over transparently": Case(
+        [b.stream_cut(0)] * 2, 2, 1, "ok", stream=True, text="Hello from backup"
+    ),
+    "stream error event before content fails over": Case(
+        [b.stream_error(0)] * 2, 2, 1, "ok", stream=True, text="Hello from backup"
+    ),
+    "stream cut midway ends with a typed error, no replay": Case(
+        [b.stream_cut(3, text="one two three four five six")], 1, 0, "APIError", stream=True
+    ),
+}
+
+
+def run(client_kind: str, gateway: Gateway, stream: bool) -> tuple[str, str]:
+    """Make one call; returns (outcome, streamed text)."""
+
+    async def call_async() -> tuple[str, str]:
+        client = gateway.wrap(openai.AsyncOpenAI(api_key="app", base_url="http://127.0.0.1:9/v1"))
+        try:
+            if stream:
+                chunks = await client.chat.completions.create(model="primary", messages=MESSAGES, stream=True)
+                parts: list[str] = []
+                try:
+                    async for c in chunks:
+                        parts.extend(ch.delta.content or "" for ch in c.choices)
+                except openai.APIError as err:
+                    return type(err).__name__, "".join(parts)
+                return "ok", "".join(parts)
+            await client.chat.completions.create(model="primary", messages=MESSAGES)
+            return "ok", ""
+        except openai.APIError as err:
+            return type(err).__name__, ""
+
+    def call_sync() -> tuple[str, str]:
+        client = gateway.wrap(openai.OpenAI(api_key="app", base_url="http://127.0.0.1:9/v1"))
+        try:
+            if stream:
+                parts: list[str] = []
+                try:
+                    for c in client.chat.completions.create(model="primary", messages=MESSAGES, stream=True):
+                        parts.extend(ch.delta.content or "" for ch in c.choices)
+                except openai.APIError as err:
+                    return type(err).__name__, "".join(parts)
+                return "ok", "".join(parts)
+            client.chat.completions.create(model="primary", messages=MESSAGES)
+            return "ok", ""
+        except openai.APIError as err:
+            return type(err).__name__, ""
+
+    return asyncio.run(call_async()) if client_kind == "async" else call_sync()
+
+
+@pytest.mark.parametrize("client_kind", ["sync", "async"])
+@pytest.mark.parametrize("name", list(CASES))
+def test_fault_matrix(name: str, client_kind: str, upstream_factory: Callable[..., FakeUpstream]) -> None:
+    case = CASES[name]
+    primary, backup = upstream_factory("primary"), upstream_factory("backup")
+    primary.enqueue(*case.faults)
+    gateway = Gateway(config(primary.openai_base_url, backup.openai_base_url))
+    outcome, text = run(client_kind, gateway, case.stream)
+    assert outcome == case.outcome
+    assert len(primary.requests) == case.primary_calls
+    assert len(backup.requests) == case.backup_calls
+    if case.text is not None:
+        assert text == case.text
+    if name.startswith("stream cut midway"):
+        assert text and "one two three four five six".startswith(text)  # a prefix, never duplicated
+
+
+@pytest.mark.parametrize("client_kind", ["sync", "async"])
+def test_connection_refused_fails_over(
+    client_kind: str, refused_port: int, upstream_factory: Callable[..., FakeUpstream]
+) -> None:
+    backup = upstream_factory("backup")
+    gateway = Gateway(config(f"http://127.0.0.1:{refused_port}/v1", backup.openai_base_url))
+    assert run(client_kind, gateway, False) == ("ok", "")
+    assert len(backup.requests) == 1
+    call = gateway.runtime.recent[-1]
+    assert [a.deployment for a in call.attempts] == ["primary", "primary", "backup"]
+    assert call.attempts[0].error_type == "connection"
+
+
+@pytest.mark.parametrize("client_kind", ["sync", "async"])
+def test_connect_and_read_timeouts_fail_over(
+    client_kind: str, blackhole: Any, upstream_factory: Callable[..., FakeUpstream]
+) -> None:
+    backup = upstream_factory("backup")
+    slow = upstream_factory("slow")
+    slow.enqueue(b.slow_headers(3.0), b.slow_headers(3.0))
+    for url in (f"http://127.0.0.1:{blackhole.port}/v1", slow.openai_base_url):
+        gateway = Gateway(config(url, backup.openai_base_url, attempts=1))
+
+        async def call_async() -> str:
+            client = gateway.wrap(
+                openai.AsyncOpenAI(api_key="app", base_url="http://127.0.0.1:9/v1", timeout=0.4)
+            )
+            await client.chat.completions.create(model="primary", messages=MESSAGES)
+            return "ok"
+
+        if client_kind == "async":
+            assert asyncio.run(call_async()) == "ok"
+        else:
+            client = gateway.wrap(openai.OpenAI(api_key="app", base_url="http://127.0.0.1:9/v1", timeout=0.4))
+            client.chat.completions.create(model="primary", messages=MESSAGES)
+        assert gateway.runtime.recent[-1].attempts[0].error_type == "timeout"
+    assert len(backup.requests) == 2
+
+
+@pytest.mark.parametrize("client_kind", ["sync", "async"])
+def test_slow_stream_beyond_deadline_ends_with_typed_error(
+    client_kind: str, upstream_factory: Callable[..., FakeUpstream]
+) -> None:
+    primary, backup = upstream_factory("primary"), upstream_factory("backup")
+    primary.enqueue(b.slow_stream(0.15, text="a b c d e f g h i j k l"))
+    gateway = Gateway(config(primary.openai_base_url, backup.openai_base_url, timeout=0.6))
+    outcome, text = run(client_kind, gateway, True)
+    assert outcome == "APIError"
+    assert text and "a b c d e f g h i j k l".startswith(text)
+    assert len(backup.requests) == 0
+    assert gateway.runtime.recent[-1].attempts[-1].finish_reasons == ["error"]
+
+
+def test_every_attempt_failing_with_transport_errors_raises_connection_error(refused_port: int) -> None:
+    url = f"http://127.0.0.1:{refused_port}/v1"
+    gateway = Gateway(config(url, url, attempts=1))
+    client = gateway.wrap(openai.OpenAI(api_key="app", base_url="http://127.0.0.1:9/v1"))
+    with pytest.raises(openai.APIConnectionError):
+        client.chat.completions.create(model="primary", messages=MESSAGES)
