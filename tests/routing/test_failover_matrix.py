@@ -163,7 +163,7 @@ def test_connect_and_read_timeouts_fail_over(
     for url in (f"http://127.0.0.1:{blackhole.port}/v1", slow.openai_base_url):
         gateway = Gateway(config(url, backup.openai_base_url, attempts=1))
 
-        async def call_async() -> str:
+        async def call_async(gateway: Gateway = gateway) -> str:
             client = gateway.wrap(
                 openai.AsyncOpenAI(api_key="app", base_url="http://127.0.0.1:9/v1", timeout=0.4)
             )
