@@ -67,6 +67,7 @@ def attempt_plan(
     first_name = plan.groups[0].name if plan.groups else call.requested_model
     waited = False
     context_floor: int | None = None
+    first_refusal: GatewayRefusal | None = None
     while True:
         soonest: float | None = None
         for group in plan.groups:
@@ -86,9 +87,17 @@ def attempt_plan(
                     soonest = wait if soonest is None else min(soonest, wait)
                     skipped.append(f"{deployment.id}: circuit open")
                     continue
-                outcome = yield from _try_deployment(
-                    rt, binding, call, inbound, deployment, deadline, group.fallback_from
-                )
+                try:
+                    outcome = yield from _try_deployment(
+                        rt, binding, call, inbound, deployment, deadline, group.fallback_from
+                    )
+                except GatewayRefusal as refusal:
+                    # This deployment cannot take the request as asked (e.g. an untranslatable parameter):
+                    # a fallback may; if none is tried at all, the caller gets this refusal.
+                    health.release_probe()
+                    first_refusal = first_refusal or refusal
+                    skipped.append(f"{deployment.id}: {refusal.message}")
+                    continue
                 if isinstance(outcome, AttemptResult):
                     return outcome
                 reply, why, fail_over, context_error = outcome
@@ -99,6 +108,8 @@ def attempt_plan(
                     raise AllAttemptsFailed(deployment, reply, why)
         if call.attempts or waited:
             raise AllAttemptsFailed(*last)
+        if first_refusal is not None:
+            raise first_refusal
         # Nothing was tried: every candidate was open or unfit. Wait for the soonest probe if it fits.
         remaining = deadline - time.monotonic()
         if soonest is not None and soonest < remaining:
