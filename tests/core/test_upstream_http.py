@@ -5,12 +5,14 @@ from __future__ import annotations
 import json
 
 import anthropic
+import httpx
 import httpx2
 import openai
 import pytest
 
 from llm_gateway_mw import Gateway
 from tests.gateway_configs import KEY_ENV, two_dialects
+from tests.sdk_compat import chat_stream
 from tests.upstreams import behaviours as b
 from tests.upstreams.server import FakeUpstream
 
@@ -33,7 +35,10 @@ def test_passthrough_uses_the_clients_own_upstream_and_key(upstream: FakeUpstrea
 
 def test_passthrough_keeps_custom_http_client_settings(upstream: FakeUpstream) -> None:
     seen: list[str] = []
-    http_client = httpx2.Client(event_hooks={"request": [lambda r: seen.append(str(r.url))]})
+    http_module = (
+        httpx2 if int(openai.__version__.split(".")[0]) >= 3 else httpx
+    )  # the SDK generation's library
+    http_client = http_module.Client(event_hooks={"request": [lambda r: seen.append(str(r.url))]})
     client = Gateway().wrap(
         openai.OpenAI(api_key="test-key", base_url=upstream.openai_base_url, http_client=http_client)
     )
@@ -86,7 +91,7 @@ def test_cross_dialect_streams_with_tools(upstream: FakeUpstream) -> None:
             },
         }
     ]
-    with client.chat.completions.stream(model="claude-sonnet", messages=MESSAGES, tools=tools) as stream:
+    with chat_stream(client)(model="claude-sonnet", messages=MESSAGES, tools=tools) as stream:
         final = stream.get_final_completion()
     call = final.choices[0].message.tool_calls[0]
     assert call.function.name == "get_weather" and json.loads(call.function.arguments) == {"city": "Paris"}

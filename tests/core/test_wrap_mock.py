@@ -7,6 +7,7 @@ import openai
 import pytest
 
 from llm_gateway_mw import Gateway
+from tests.sdk_compat import chat_stream
 
 CONFIG = {
     "providers": {"mock": {"type": "mock"}},
@@ -75,7 +76,7 @@ def test_openai_stream_styles(oai: openai.OpenAI) -> None:
     assert all(
         c.usage is None for c in chunks
     )  # the app did not ask for usage: the gateway's own is stripped
-    with oai.chat.completions.stream(model="gpt-4o", messages=MESSAGES) as stream:
+    with chat_stream(oai)(model="gpt-4o", messages=MESSAGES) as stream:
         final = stream.get_final_completion()
     assert final.choices[0].message.content == text
     with oai.chat.completions.with_streaming_response.create(
