@@ -160,6 +160,8 @@ def _try_deployment(
         timeout = remaining if inbound.timeout is None else min(inbound.timeout, remaining)
         request = deployment.build_request(inbound, dict(body), timeout)
         attempt = rt.new_attempt(call, deployment, fallback_from)
+        if rt.config.telemetry.propagate_traceparent:
+            rt.inject_traceparent(attempt, request)
         health.in_flight += 1
         try:
             reply = yield Send(rt.upstream_for(deployment, binding), request)

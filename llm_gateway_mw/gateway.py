@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, MutableMapping
 from contextlib import AbstractContextManager
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from .config.loader import load_config, load_file
 from .config.schema import GatewayConfig
@@ -14,6 +14,10 @@ from .records import AttemptRecord, CallRecord
 from .routing.plan import Classifier
 from .runtime import Runtime
 from .wrapping import wrap_client
+
+if TYPE_CHECKING:
+    from .asgi.endpoint import GatewayEndpoint
+    from .asgi.status import StatusApp, StatusGuard
 
 __all__ = ["Gateway"]
 
@@ -28,6 +32,9 @@ class _NoTelemetry:
     def end_attempt(self, call: CallRecord, attempt: AttemptRecord) -> None: ...
     def end_call(self, call: CallRecord) -> None: ...
     def record_rejection(self, call: CallRecord, reason: str) -> None: ...
+    def inject_traceparent(self, attempt: AttemptRecord, headers: MutableMapping[str, str]) -> None: ...
+    def flush(self, timeout: float | None = 5.0) -> bool:
+        return True
 
 
 class Gateway:
@@ -49,6 +56,7 @@ class Gateway:
         seed: int | None = None,
     ) -> None:
         self.config = config if isinstance(config, GatewayConfig) else load_config(config)
+        self.tracer_provider = tracer_provider  # None: the application's global provider
         self._runtime = Runtime(
             self.config,
             telemetry=self._telemetry(tracer_provider, meter_provider, redact),
@@ -62,9 +70,18 @@ class Gateway:
         """Load a TOML config file (see the README for the schema)."""
         return cls(load_file(path), **options)
 
-    def wrap(self, client: ClientT) -> ClientT:
-        """The same kind of SDK client, with every call going through this gateway."""
-        return wrap_client(self._runtime, client)
+    def wrap(self, client: ClientT, *, sdk_tracing: bool | None = None) -> ClientT:
+        """The same kind of SDK client, with every call going through this gateway.
+
+        The anthropic SDK's own call spans would duplicate the gateway's, so they are turned
+        off on the wrapped copy while gateway telemetry is on (``sdk_tracing=True`` keeps them).
+        """
+        keep = sdk_tracing if sdk_tracing is not None else not self.config.telemetry.enabled
+        return wrap_client(self._runtime, client, keep_sdk_tracing=keep)
+
+    def flush_telemetry(self, timeout: float | None = 5.0) -> bool:
+        """Hand finished spans and metric points to the OpenTelemetry SDK (span ends run off the hot path)."""
+        return bool(self._runtime.telemetry.flush(timeout))
 
     def caller(
         self,
@@ -76,6 +93,26 @@ class Gateway:
     ) -> AbstractContextManager[CallContext]:
         """Who is calling, for code outside a web request (the middleware sets this inside one)."""
         return bind_call_context(user=user, tenant=tenant, key=key, request_id=request_id)
+
+    def asgi_app(self, *, allow_anonymous: bool = False) -> GatewayEndpoint:
+        """An ASGI app serving the OpenAI and Anthropic HTTP APIs through this gateway.
+
+        Mount it (``app.mount("/llm", gateway.asgi_app())``) or serve it alone. Callers
+        authenticate with a gateway key from ``[[keys]]``; with no keys configured it
+        answers 401 unless ``allow_anonymous=True``.
+        """
+        from .asgi.endpoint import GatewayEndpoint
+
+        return GatewayEndpoint(self, allow_anonymous=allow_anonymous)
+
+    def status_app(self, *, allow: StatusGuard | None = None, public: bool = False) -> StatusApp:
+        """A live status page to mount, e.g. ``app.mount("/llm-gateway", gateway.status_app(allow=...))``.
+
+        Closed by default (403): pass ``public=True``, or ``allow(scope) -> bool`` to decide per request.
+        """
+        from .asgi.status import StatusApp
+
+        return StatusApp(self._runtime, allow=allow, public=public)
 
     @property
     def runtime(self) -> Runtime:
@@ -103,6 +140,6 @@ class Gateway:
         )
 
     def _policy(self) -> Any:
-        from .policy.admission import Policy
+        from .policy.engine import build_policy  # imports limits/redis only when something is configured
 
-        return Policy()
+        return build_policy(self.config)

@@ -16,8 +16,9 @@ from types import ModuleType
 from typing import TYPE_CHECKING, Any, Protocol
 
 from .config.schema import GatewayConfig
+from .context import current_call_context
 from .dialects import Dialect
-from .effects import Upstream
+from .effects import Upstream, UpstreamRequest
 from .errors import UnknownModelError
 from .policy.admission import Policy
 from .providers.deployment import Deployment, passthrough_deployment
@@ -114,7 +115,8 @@ class Runtime:
                         fallback_from=model,
                     )
                 )
-        call.route, call.strategy, call.decision_reason = plan.route, plan.strategy, plan.reason
+        call.route = plan.route or model
+        call.strategy, call.decision_reason = plan.strategy, plan.reason
         return plan
 
     def _passthrough_for(self, binding: Binding, model: str) -> Deployment:
@@ -224,6 +226,12 @@ class Runtime:
         self.telemetry.start_attempt(call, attempt)
         return attempt
 
+    def inject_traceparent(self, attempt: AttemptRecord, request: UpstreamRequest) -> None:
+        """Send the attempt span's W3C trace context upstream (``[telemetry] propagate_traceparent``)."""
+        carrier: dict[str, str] = {}
+        self.telemetry.inject_traceparent(attempt, carrier)
+        request.headers.extend(carrier.items())
+
     def fail_attempt(
         self,
         call: CallRecord,
@@ -287,6 +295,9 @@ class Runtime:
 
     def end_call(self, call: CallRecord) -> None:
         call.ended = time.perf_counter()
+        tally = current_call_context().tally  # the web request's usage, when a middleware counts it
+        if tally is not None:
+            tally.add(call)
         self.telemetry.end_call(call)
         call.request_body = call.response_body = None  # content never outlives the call (status page, memory)
         self.recent.append(call)

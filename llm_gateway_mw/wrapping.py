@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import sys
 from types import ModuleType
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -49,7 +50,7 @@ def _http_module(http_client: Any) -> ModuleType:
     )
 
 
-def wrap_client(runtime: Runtime, client: ClientT) -> ClientT:
+def wrap_client(runtime: Runtime, client: ClientT, *, keep_sdk_tracing: bool = False) -> ClientT:
     """A copy of ``client`` whose every request goes through ``runtime``'s pipeline, with SDK retries off."""
     dialect = _dialect_of(client)
     http_client: Any = client._client  # type: ignore[attr-defined]
@@ -70,4 +71,7 @@ def wrap_client(runtime: Runtime, client: ClientT) -> ClientT:
     gateway_transport.original_http_client = http_client
     client_cls = module.AsyncClient if is_async else module.Client
     wrapped_http = client_cls(transport=gateway_transport, timeout=http_client.timeout)
-    return client.with_options(http_client=wrapped_http, max_retries=0)  # type: ignore[attr-defined, no-any-return]
+    options: dict[str, Any] = {"http_client": wrapped_http, "max_retries": 0}
+    if not keep_sdk_tracing and "open_telemetry" in inspect.signature(client.with_options).parameters:  # type: ignore[attr-defined]
+        options["open_telemetry"] = False  # anthropic>=2: its own call span would duplicate the gateway's
+    return client.with_options(**options)  # type: ignore[attr-defined, no-any-return]
