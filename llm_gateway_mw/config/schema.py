@@ -179,6 +179,7 @@ class RateLimitsConfig:
     rules: tuple[RateLimitRule, ...] = ()
     fail_open: bool = True
     storage_timeout: float = 0.5
+    key_prefix: str = "llm-gateway"
 
 
 @dataclass(frozen=True, slots=True)
@@ -198,6 +199,7 @@ class BudgetsConfig:
     rules: tuple[BudgetRule, ...] = ()
     fail_open: bool = True
     storage_timeout: float = 0.5
+    key_prefix: str = "llm-gateway"
 
 
 @dataclass(frozen=True, slots=True)
@@ -209,6 +211,7 @@ class CacheConfig:
     scope: CacheScope = "tenant"
     max_temperature: float | None = None
     storage_timeout: float = 0.5
+    key_prefix: str = "llm-gateway"
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,0 +1,193 @@
+"""The storage side of rate limits: ``limits`` storages and strategies, plus a settle ``adjust``.
+
+``LimitsStore`` is the ``StoreCall`` target: ``.sync`` is a ``limits`` strategy over a
+``limits`` storage (memory, or Redis through a ``redis.Redis`` pool), ``.aio`` is a
+``limits.aio`` strategy over ``limits.aio`` Redis storage (``redis.asyncio``, one per
+event loop). A ``memory://`` store is one ``limits`` MemoryStorage shared by both faces,
+so a gateway's sync and async clients count against the same windows.
+
+``limits`` has no public way to give back part of a hit, which settling tokens needs, so
+``adjust(item, ids, delta)`` acts on the storage the strategy uses: a counter (fixed
+window; the sliding window's current window) moves by ``delta`` but never below zero; a
+moving window's entry list loses its ``-delta`` newest entries or gains ``delta`` new ones
+(never more than the limit). On Redis this is one Lua script on the very keys ``limits``
+uses (``<prefix>:<item key>``; ``<prefix>:{<item key>}`` for the sliding window's current
+window), a layout pinned by a test so that a ``limits`` upgrade that changes it fails there.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from .stores import AsyncOver, PerLoop, RedisConnector, is_memory_url
+
+if TYPE_CHECKING:
+    from ..config.schema import RateLimitsConfig
+
+__all__ = ["ADJUST_SCRIPT", "LimitsStore", "redis_limit_key"]
+
+Ids = tuple[str, ...]
+
+ADJUST_SCRIPT = """
+local delta = tonumber(ARGV[2])
+if ARGV[1] == 'list' then
+  if delta < 0 then
+    redis.call('lpop', KEYS[1], -delta)
+  else
+    local entries = {}
+    for i = 1, delta do entries[i] = ARGV[5] end
+    for i = 1, #entries, 5000 do
+      redis.call('lpush', KEYS[1], unpack(entries, i, math.min(i + 4999, #entries)))
+    end
+    redis.call('ltrim', KEYS[1], 0, tonumber(ARGV[4]) - 1)
+    redis.call('pexpire', KEYS[1], ARGV[3])
+  end
+  return 0
+end
+if delta < 0 then
+  local current = tonumber(redis.call('get', KEYS[1]) or '0')
+  if current > 0 then redis.call('decrby', KEYS[1], math.min(current, -delta)) end
+else
+  redis.call('incrby', KEYS[1], delta)
+  if redis.call('pttl', KEYS[1]) == -1 then redis.call('pexpire', KEYS[1], ARGV[3]) end
+end
+return 0
+"""
+
+
+def redis_limit_key(prefix: str, strategy: str, item: Any, ids: Ids) -> str:
+    """The Redis key ``limits`` keeps a window in (the sliding window's *current* window)."""
+    base = item.key_for(*ids)
+    return f"{prefix}:{{{base}}}" if strategy == "sliding-window-counter" else f"{prefix}:{base}"
+
+
+class _MemoryLimits:
+    """Both faces of a ``memory://`` store: one ``limits`` MemoryStorage for sync and async clients."""
+
+    def __init__(self, strategy: str) -> None:
+        from limits.storage import MemoryStorage
+        from limits.strategies import STRATEGIES
+
+        self.strategy = strategy
+        self.storage = MemoryStorage()
+        self.limiter = STRATEGIES[strategy](self.storage)
+
+    def hit(self, item: Any, ids: Ids, cost: int) -> bool:
+        return bool(self.limiter.hit(item, *ids, cost=cost))
+
+    def stats(self, item: Any, ids: Ids) -> tuple[float, int]:
+        stats = self.limiter.get_window_stats(item, *ids)
+        return float(stats.reset_time), int(stats.remaining)
+
+    def adjust(self, item: Any, ids: Ids, delta: int) -> None:
+        key = item.key_for(*ids)
+        expiry = item.get_expiry()
+        storage = self.storage
+        if self.strategy == "moving-window":
+            from limits.storage.memory import Entry
+
+            with storage.locks[key]:
+                events = storage.events.setdefault(key, [])
+                if delta < 0:
+                    del events[:-delta]
+                else:
+                    events[:0] = [Entry(expiry)] * min(delta, item.amount)
+                    del events[item.amount :]
+            return
+        if self.strategy == "sliding-window-counter":
+            key = storage.sliding_window_keys(key, expiry, time.time())[1]
+            expiry *= 2
+        if delta < 0:
+            storage.decr(key, -delta)
+        else:
+            storage.incr(key, expiry, delta)
+
+
+def _script_args(strategy: str, item: Any, delta: int) -> list[Any]:
+    expiry_ms = int(item.get_expiry() * 1000)
+    if strategy == "moving-window":  # the list never holds more than `amount` entries
+        bounded = max(delta, -item.amount) if delta < 0 else min(delta, item.amount)
+        return ["list", bounded, expiry_ms, item.amount, time.time()]
+    ttl = expiry_ms * 2 if strategy == "sliding-window-counter" else expiry_ms
+    return ["counter", delta, ttl, item.amount, 0]
+
+
+class _RedisLimitsSync:
+    """The sync face on Redis: ``limits`` sync strategy + a ``redis.Redis`` for ``adjust``."""
+
+    def __init__(self, limiter: Any, client: Any, prefix: str, strategy: str) -> None:
+        self.limiter = limiter
+        self.prefix = prefix
+        self.strategy = strategy
+        self.script = client.register_script(ADJUST_SCRIPT)
+
+    def hit(self, item: Any, ids: Ids, cost: int) -> bool:
+        return bool(self.limiter.hit(item, *ids, cost=cost))
+
+    def stats(self, item: Any, ids: Ids) -> tuple[float, int]:
+        stats = self.limiter.get_window_stats(item, *ids)
+        return float(stats.reset_time), int(stats.remaining)
+
+    def adjust(self, item: Any, ids: Ids, delta: int) -> None:
+        key = redis_limit_key(self.prefix, self.strategy, item, ids)
+        self.script(keys=[key], args=_script_args(self.strategy, item, delta))
+
+
+class _RedisLimitsAsync:
+    """The async face on Redis: ``limits.aio`` strategy + a ``redis.asyncio.Redis`` for ``adjust``."""
+
+    def __init__(self, limiter: Any, client: Any, prefix: str, strategy: str) -> None:
+        self.limiter = limiter
+        self.prefix = prefix
+        self.strategy = strategy
+        self.script = client.register_script(ADJUST_SCRIPT)
+
+    async def hit(self, item: Any, ids: Ids, cost: int) -> bool:
+        return bool(await self.limiter.hit(item, *ids, cost=cost))
+
+    async def stats(self, item: Any, ids: Ids) -> tuple[float, int]:
+        stats = await self.limiter.get_window_stats(item, *ids)
+        return float(stats.reset_time), int(stats.remaining)
+
+    async def adjust(self, item: Any, ids: Ids, delta: int) -> None:
+        key = redis_limit_key(self.prefix, self.strategy, item, ids)
+        await self.script(keys=[key], args=_script_args(self.strategy, item, delta))
+
+
+class LimitsStore:
+    """The ``StoreCall`` target for rate limits: ``.sync`` and ``.aio`` faces over one storage."""
+
+    def __init__(self, settings: RateLimitsConfig, connector: RedisConnector | None = None) -> None:
+        self.strategy = settings.strategy
+        if is_memory_url(settings.storage):
+            memory = _MemoryLimits(settings.strategy)
+            self.sync: Any = memory
+            self._aio: Callable[[], Any] = lambda: AsyncOver(memory)
+            return
+        from limits.aio.strategies import STRATEGIES as AIO_STRATEGIES
+        from limits.storage import storage_from_string
+        from limits.strategies import STRATEGIES
+
+        redis = connector or RedisConnector(settings.storage, settings.storage_timeout)
+        prefix = f"{settings.key_prefix}:limits"
+        storage = storage_from_string(settings.storage, key_prefix=prefix, connection_pool=redis.sync_pool())
+        limiter = STRATEGIES[self.strategy](storage)
+        self.sync = _RedisLimitsSync(limiter, redis.sync_client(), prefix, self.strategy)
+
+        def make_aio() -> Any:
+            aio_storage = storage_from_string(
+                f"async+{settings.storage}",
+                implementation="redispy",
+                key_prefix=prefix,
+                connection_pool=redis.async_pool(),
+            )
+            strategy_class: Any = AIO_STRATEGIES[self.strategy]
+            return _RedisLimitsAsync(strategy_class(aio_storage), redis.async_client(), prefix, self.strategy)
+
+        self._aio = PerLoop(make_aio).get
+
+    @property
+    def aio(self) -> Any:
+        return self._aio()

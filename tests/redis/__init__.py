@@ -1,0 +1,1 @@
+"""Tests against a real Redis server, including several processes sharing one limit and one budget."""
