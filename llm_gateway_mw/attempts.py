@@ -76,16 +76,17 @@ def attempt_plan(
                 if why_not:
                     skipped.append(f"{deployment.id}: {why_not}")
                     continue
-                if not (yield from rt.policy.deployment_admit(call, inbound, deployment)):
-                    skipped.append(f"{deployment.id}: at its rate limit")
-                    soonest = 1.0 if soonest is None else min(soonest, 1.0)
-                    continue
                 health = rt.health(deployment)
                 now = time.monotonic()
                 if not health.available(now):
                     wait = health.reopens_in(now)
                     soonest = wait if soonest is None else min(soonest, wait)
                     skipped.append(f"{deployment.id}: circuit open")
+                    continue
+                if not (yield from rt.policy.deployment_admit(call, inbound, deployment)):
+                    health.release_probe()  # an open circuit's probe slot was not used
+                    skipped.append(f"{deployment.id}: at its rate limit")
+                    soonest = 1.0 if soonest is None else min(soonest, 1.0)
                     continue
                 try:
                     outcome = yield from _try_deployment(
