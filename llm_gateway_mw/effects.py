@@ -36,6 +36,7 @@ class UpstreamRequest:
     stream: bool
     timeout: float | None
     json_body: Any = None
+    raw: Any = None  # the SDK's own request object, when it is sent unchanged (passthrough)
 
 
 @dataclass(slots=True)
@@ -64,6 +65,7 @@ class UpstreamReply:
     body: bytes = b""
     stream: StreamHandle | None = None
     failure: Failure | None = None
+    native: Any = None  # the HTTP library's own response, already read: returned as is when unchanged
 
     def header(self, name: str) -> str | None:
         lowered = name.lower()

@@ -49,6 +49,7 @@ class Inbound:
     model: str
     stream: bool
     timeout: float | None
+    raw_request: Any = None
 
     def header(self, name: str) -> str | None:
         lowered = name.lower()

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from .attempts import AllAttemptsFailed, AttemptResult, attempt_plan
 from .context import current_call_context
@@ -38,6 +38,7 @@ class Outcome:
     body: bytes = b""
     relay: StreamRelay | None = None
     raise_kind: str | None = None  # "timeout" | "connection": the SDK's APITimeoutError / APIConnectionError
+    native: Any = None  # an upstream response to return as is, with ``headers`` added
     message: str = ""
 
 
@@ -96,6 +97,9 @@ def _complete(
     yield from rt.policy.settle(admission, call)  # account
     yield from rt.policy.cache_store(call, inbound, body)
     rt.end_call(call)
+    if source == inbound.dialect and result.reply.native is not None:
+        # Unchanged body: hand the upstream's own response back with the gateway's headers added.
+        return Outcome(result.reply.status, _reply_headers(rt, call, []), body, native=result.reply.native)
     return Outcome(result.reply.status, _reply_headers(rt, call, result.reply.headers), body)
 
 

@@ -51,12 +51,23 @@ def _inbound(binding: Binding, request: Any, operation: str, raw: bytes) -> Inbo
         model=model,
         stream=stream,
         timeout=_read_timeout(request),
+        raw_request=request,
     )
 
 
 def _refusal_response(module: ModuleType, binding: Binding, refusal: GatewayRefusal) -> Any:
     headers = [("content-type", "application/json"), (ERROR_HEADER, refusal.code), *refusal.headers.items()]
     return module.Response(refusal.status, headers=headers, content=refusal_body(refusal, binding.dialect))
+
+
+def _response(module: ModuleType, outcome: Outcome) -> Any:
+    native = outcome.native
+    if native is not None:
+        headers = native.headers
+        for key, value in outcome.headers:
+            headers[key] = value
+        return native
+    return module.Response(outcome.status, headers=outcome.headers, content=outcome.body)
 
 
 def _raise(module: ModuleType, outcome: Outcome, request: Any) -> None:
@@ -158,10 +169,10 @@ def transport_classes(module: ModuleType) -> tuple[type, type]:
                 return module.Response(
                     outcome.status, headers=outcome.headers, stream=RelayStream(outcome.relay)
                 )
-            return module.Response(outcome.status, headers=outcome.headers, content=outcome.body)
+            return _response(module, outcome)
 
         def _forward(self, request: Any) -> Any:
-            client = self.binding.passthrough.sync_client  # type: ignore[attr-defined]
+            client = self.binding.passthrough.sync_client  # type: ignore[union-attr]
             forwarded = client.build_request(
                 request.method,
                 request.url,
@@ -195,10 +206,10 @@ def transport_classes(module: ModuleType) -> tuple[type, type]:
             if outcome.relay is not None:
                 stream = AsyncRelayStream(outcome.relay)
                 return module.Response(outcome.status, headers=outcome.headers, stream=stream)
-            return module.Response(outcome.status, headers=outcome.headers, content=outcome.body)
+            return _response(module, outcome)
 
         async def _forward(self, request: Any) -> Any:
-            client = self.binding.passthrough.async_client  # type: ignore[attr-defined]
+            client = self.binding.passthrough.async_client  # type: ignore[union-attr]
             forwarded = client.build_request(
                 request.method,
                 request.url,

@@ -34,7 +34,7 @@ class Policy:
         yield
 
     def deployment_admit(self, call: CallRecord, inbound: Inbound, deployment: Deployment) -> CoreGen[bool]:
-        """May this deployment take the call under its own ``limits``? False skips it like an unhealthy one."""
+        """May this deployment take the call under its own ``limits``? False skips it like unhealthy."""
         return True
         yield
 

@@ -31,6 +31,7 @@ _PROVIDER_KIND = {
 _DEFAULT_BASE = {"openai": "https://api.openai.com/v1", "anthropic": "https://api.anthropic.com"}
 _OPENAI_PATHS = {"chat": "/chat/completions", "embeddings": "/embeddings", "responses": "/responses"}
 ANTHROPIC_VERSION = "2023-06-01"
+_SERVERS: dict[str, tuple[str | None, int | None]] = {}
 
 # Request headers never forwarded: credentials, framing, and the gateway's own controls.
 _NEVER_FORWARD = frozenset(
@@ -73,10 +74,17 @@ class Deployment:
 
     @property
     def server(self) -> tuple[str | None, int | None]:
-        parts = urlsplit(self.base_url)
-        if parts.scheme not in ("http", "https"):
-            return None, None
-        return parts.hostname, parts.port or (443 if parts.scheme == "https" else 80)
+        """``server.address`` and ``server.port`` of the upstream (None for the in-process mock)."""
+        cached = _SERVERS.get(self.base_url)
+        if cached is None:
+            parts = urlsplit(self.base_url)
+            if parts.scheme not in ("http", "https"):
+                cached = (None, None)
+            else:
+                cached = (parts.hostname, parts.port or (443 if parts.scheme == "https" else 80))
+            if len(_SERVERS) < 4096:
+                _SERVERS[self.base_url] = cached
+        return cached
 
     @classmethod
     def from_config(cls, model: ModelConfig, provider: ProviderConfig) -> Deployment:
@@ -123,6 +131,7 @@ class Deployment:
                 inbound.stream,
                 timeout,
                 json_body=inbound.body,
+                raw=inbound.raw_request,
             )
         target = self.target_dialect(inbound.dialect)
         same_dialect = target == inbound.dialect

@@ -331,8 +331,10 @@ def _anthropic_events(
         out.append(
             _sse({"type": "content_block_start", "index": 0, "content_block": block}, "content_block_start")
         )
-        delta = {"type": "input_json_delta", "partial_json": json.dumps(tool["arguments"])}
-        out.append(_sse({"type": "content_block_delta", "index": 0, "delta": delta}, "content_block_delta"))
+        json_delta = {"type": "input_json_delta", "partial_json": json.dumps(tool["arguments"])}
+        out.append(
+            _sse({"type": "content_block_delta", "index": 0, "delta": json_delta}, "content_block_delta")
+        )
     else:
         out.append(
             _sse(

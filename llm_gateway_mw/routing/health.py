@@ -7,6 +7,7 @@ cooldown → closed on success, open again on failure.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 
 __all__ = ["DeploymentHealth"]
@@ -24,6 +25,7 @@ class DeploymentHealth:
     opened_at: float | None = None
     probe_in_flight: bool = False
     latency: float | None = None
+    measured_at: float | None = None
     in_flight: int = 0
     successes: int = 0
     failures: int = 0
@@ -54,12 +56,19 @@ class DeploymentHealth:
             return self.cooldown
         return max(0.0, self.opened_at + self.cooldown - now)
 
+    def latency_for_routing(self, now: float, max_age: float = 30.0) -> float:
+        """The moving average, or 0 when unmeasured or stale, so such a deployment is (re)measured first."""
+        if self.latency is None or self.measured_at is None or now - self.measured_at > max_age:
+            return 0.0
+        return self.latency
+
     def record_success(self, latency: float | None) -> None:
         self.consecutive_failures = 0
         self.opened_at = None
         self.probe_in_flight = False
         self.successes += 1
         if latency is not None:
+            self.measured_at = time.monotonic()
             self.latency = (
                 latency
                 if self.latency is None

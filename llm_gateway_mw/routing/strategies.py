@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+import time
 from collections.abc import Callable, Sequence
 
 from ..providers.deployment import Deployment
@@ -26,8 +27,9 @@ def order_deployments(
     if strategy == "ordered":
         return list(deployments)
     if strategy == "lowest-latency":
-        # Unmeasured deployments first (so each gets measured), then by moving average.
-        return sorted(deployments, key=lambda d: (health(d).latency or 0.0, rng.random()))
+        # Unmeasured or stale deployments first (so each gets measured again), then by moving average.
+        now = time.monotonic()
+        return sorted(deployments, key=lambda d: (health(d).latency_for_routing(now), rng.random()))
     if strategy == "lowest-cost":
         return sorted(deployments, key=lambda d: (_cost_key(price_of(d)), rng.random()))
     if strategy == "least-busy":

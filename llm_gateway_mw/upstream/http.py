@@ -6,6 +6,8 @@ Transport exceptions become neutral ``Failure`` values so the core can classify 
 
 from __future__ import annotations
 
+import asyncio
+import weakref
 from dataclasses import dataclass, field
 from types import ModuleType
 from typing import Any
@@ -54,6 +56,9 @@ class HttpUpstream:
     sync_client: Any = None
     async_client: Any = None
     owns_clients: bool = False
+    _async_by_loop: weakref.WeakKeyDictionary[Any, Any] = field(
+        init=False, default_factory=weakref.WeakKeyDictionary
+    )
     _timeout_errors: tuple[type[BaseException], ...] = field(init=False)
     _transport_errors: tuple[type[BaseException], ...] = field(init=False)
 
@@ -67,23 +72,56 @@ class HttpUpstream:
         return self.sync_client
 
     def _client_async(self) -> Any:
-        if self.async_client is None:
-            self.async_client = self.module.AsyncClient(timeout=None)
-        return self.async_client
+        if not self.owns_clients:
+            return self.async_client  # the application's own client, used as it is
+        # Connection pools belong to one event loop: Flask and Django async views under WSGI run each
+        # request in a fresh loop, so the gateway keeps one client per live loop.
+        loop = asyncio.get_running_loop()
+        client = self._async_by_loop.get(loop)
+        if client is None:
+            client = self.module.AsyncClient(timeout=None)
+            self._async_by_loop[loop] = client
+        return client
 
-    def _build(self, client: Any, request: UpstreamRequest) -> Any:
-        return client.build_request(
+    def _prepare(self, client: Any, request: UpstreamRequest) -> tuple[Any, Any]:
+        """(request, transport) to send on directly, or (request, None) to send through the client.
+
+        A client without event hooks or auth adds nothing but cost on top of its transport, so the
+        request goes straight to the transport the client would pick for its URL (its proxy mounts
+        included). A passthrough request is the SDK's own request object, sent as it is.
+        """
+        t = request.timeout
+        timeout = {"connect": t, "read": t, "write": t, "pool": t}
+        if _is_plain(client):
+            raw = request.raw
+            if raw is None:
+                raw = self.module.Request(
+                    request.method,
+                    request.url,
+                    headers=request.headers,
+                    content=request.body,
+                    extensions={"timeout": timeout},
+                )
+            else:
+                raw.extensions = {**raw.extensions, "timeout": timeout}
+            return raw, client._transport_for_url(raw.url)
+        built = client.build_request(
             request.method,
             request.url,
             headers=request.headers,
             content=request.body,
             timeout=request.timeout,
         )
+        return built, None
 
     def send_sync(self, request: UpstreamRequest) -> UpstreamReply:
         client = self._client_sync()
         try:
-            response = client.send(self._build(client, request), stream=True)
+            raw, transport = self._prepare(client, request)
+            if transport is not None:
+                response = transport.handle_request(raw)
+            else:
+                response = client.send(raw, stream=True)
         except self._timeout_errors as exc:
             return _failure("timeout", exc)
         except self._transport_errors as exc:
@@ -99,12 +137,16 @@ class HttpUpstream:
             return _failure("connection", exc, status=response.status_code)
         finally:
             response.close()
-        return UpstreamReply(response.status_code, headers, body=body)
+        return UpstreamReply(response.status_code, headers, body=body, native=response)
 
     async def send_async(self, request: UpstreamRequest) -> UpstreamReply:
         client = self._client_async()
         try:
-            response = await client.send(self._build(client, request), stream=True)
+            raw, transport = self._prepare(client, request)
+            if transport is not None:
+                response = await transport.handle_async_request(raw)
+            else:
+                response = await client.send(raw, stream=True)
         except self._timeout_errors as exc:
             return _failure("timeout", exc)
         except self._transport_errors as exc:
@@ -120,15 +162,28 @@ class HttpUpstream:
             return _failure("connection", exc, status=response.status_code)
         finally:
             await response.aclose()
-        return UpstreamReply(response.status_code, headers, body=body)
+        return UpstreamReply(response.status_code, headers, body=body, native=response)
 
     def close_sync(self) -> None:
         if self.owns_clients and self.sync_client is not None:
             self.sync_client.close()
 
     async def close_async(self) -> None:
-        if self.owns_clients and self.async_client is not None:
-            await self.async_client.aclose()
+        if self.owns_clients:
+            client = self._async_by_loop.pop(asyncio.get_running_loop(), None)
+            if client is not None:
+                await client.aclose()
+
+
+def _is_plain(client: Any) -> bool:
+    """True when the client adds no behaviour of its own (hooks, auth) around its transport."""
+    hooks = getattr(client, "_event_hooks", None)
+    return (
+        isinstance(hooks, dict)
+        and not any(hooks.values())
+        and getattr(client, "_auth", None) is None
+        and hasattr(client, "_transport_for_url")
+    )
 
 
 def _headers(response: Any) -> list[tuple[str, str]]:
