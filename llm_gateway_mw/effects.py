@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+_HOP_HEADERS = frozenset({"content-length", "content-encoding", "transfer-encoding", "connection"})
+
 __all__ = [
     "CloseStream",
     "Effect",
@@ -61,18 +63,28 @@ class UpstreamReply:
     """What an upstream answered: a full body, or an open stream for 2xx streaming replies."""
 
     status: int
-    headers: list[tuple[str, str]]
+    headers: Any  # (name, value) pairs, or the HTTP library's Headers (decoded only when read)
     body: bytes = b""
     stream: StreamHandle | None = None
     failure: Failure | None = None
     native: Any = None  # the HTTP library's own response, already read: returned as is when unchanged
 
     def header(self, name: str) -> str | None:
+        headers = self.headers
+        if not isinstance(headers, list):
+            value = headers.get(name)
+            return value if isinstance(value, str) else None
         lowered = name.lower()
-        for key, value in self.headers:
+        for key, value in headers:
             if key.lower() == lowered:
-                return value
+                return str(value)
         return None
+
+    def header_items(self) -> list[tuple[str, str]]:
+        """Response headers to pass on: framing and encoding headers removed (the body is decoded)."""
+        headers = self.headers
+        items = headers if isinstance(headers, list) else headers.multi_items()
+        return [(k, v) for k, v in items if k.lower() not in _HOP_HEADERS]
 
 
 class Upstream(Protocol):

@@ -43,7 +43,7 @@ class Inbound:
     operation: str
     method: str
     url: str
-    headers: list[tuple[str, str]]
+    headers: Any  # list of (name, value) pairs, or an httpx/httpx2 Headers object (decoded on demand)
     raw_body: bytes
     body: dict[str, Any]
     model: str
@@ -52,11 +52,20 @@ class Inbound:
     raw_request: Any = None
 
     def header(self, name: str) -> str | None:
+        headers = self.headers
+        if not isinstance(headers, list):
+            value = headers.get(name)  # the HTTP library's own (lazily decoded) headers
+            return value if isinstance(value, str) else None
         lowered = name.lower()
-        for key, value in self.headers:
+        for key, value in headers:
             if key.lower() == lowered:
-                return value
+                return str(value)
         return None
+
+    def header_items(self) -> list[tuple[str, str]]:
+        """Every request header as (name, value) pairs."""
+        headers = self.headers
+        return headers if isinstance(headers, list) else list(headers.multi_items())
 
 
 def parse_body(raw: bytes) -> tuple[dict[str, Any], str, bool]:

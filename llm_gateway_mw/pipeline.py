@@ -15,7 +15,7 @@ from .attempts import AllAttemptsFailed, AttemptResult, attempt_plan
 from .context import current_call_context
 from .errors import GatewayRefusal, UnknownModelError
 from .inbound import Inbound, params_of
-from .records import CallRecord
+from .records import CallRecord, RequestParams
 from .relay import StreamRelay
 from .translate import refusal_body, stream_translator, summarize_reply, translate_error, translate_reply
 
@@ -27,6 +27,7 @@ if TYPE_CHECKING:
 __all__ = ["Outcome", "handle_call"]
 
 ERROR_HEADER = "x-llm-gateway-error"
+_NO_PARAMS = RequestParams()
 
 
 @dataclass(slots=True)
@@ -74,7 +75,7 @@ def _identify(rt: Runtime, inbound: Inbound) -> CallRecord:
         requested_model=inbound.model,
         inbound_dialect=inbound.dialect,
         stream=inbound.stream,
-        params=params_of(inbound.body),
+        params=params_of(inbound.body) if rt.telemetry_on else _NO_PARAMS,
         caller=context.caller,
         started=time.perf_counter(),
         http_route=context.http_route,
@@ -100,7 +101,7 @@ def _complete(
     if source == inbound.dialect and result.reply.native is not None:
         # Unchanged body: hand the upstream's own response back with the gateway's headers added.
         return Outcome(result.reply.status, _reply_headers(rt, call, []), body, native=result.reply.native)
-    return Outcome(result.reply.status, _reply_headers(rt, call, result.reply.headers), body)
+    return Outcome(result.reply.status, _reply_headers(rt, call, result.reply.header_items()), body)
 
 
 def _stream(
@@ -145,7 +146,7 @@ def _stream(
         settle=settle,
         capture=rt.policy.wants_capture(call, inbound),
     )
-    headers = _reply_headers(rt, call, result.reply.headers)
+    headers = _reply_headers(rt, call, result.reply.header_items())
     return Outcome(200, headers, relay=relay)
 
 
@@ -201,7 +202,7 @@ def _failed(rt: Runtime, call: CallRecord, inbound: Inbound, failed: AllAttempts
         )
     source = deployment.target_dialect(inbound.dialect)
     body = translate_error(reply.body, source=source, target=inbound.dialect, status=reply.status)
-    headers = [(k, v) for k, v in reply.headers if k.lower() != "content-type"]
+    headers = [(k, v) for k, v in reply.header_items() if k.lower() != "content-type"]
     headers += [
         ("content-type", "application/json"),
         ("x-llm-gateway-request-id", call.request_id),

@@ -69,6 +69,7 @@ class Runtime:
     ) -> None:
         self.config = config
         self.telemetry = telemetry
+        self.telemetry_on = config.telemetry.enabled
         self.policy = policy or Policy()
         self.rng = random.Random(seed)
         self._classifier = classifier

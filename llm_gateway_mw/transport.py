@@ -45,7 +45,7 @@ def _inbound(binding: Binding, request: Any, operation: str, raw: bytes) -> Inbo
         operation=operation,
         method=request.method,
         url=str(request.url),
-        headers=list(request.headers.multi_items()),
+        headers=request.headers,
         raw_body=raw,
         body=body,
         model=model,
@@ -63,9 +63,12 @@ def _refusal_response(module: ModuleType, binding: Binding, refusal: GatewayRefu
 def _response(module: ModuleType, outcome: Outcome) -> Any:
     native = outcome.native
     if native is not None:
-        headers = native.headers
-        for key, value in outcome.headers:
-            headers[key] = value
+        raw = getattr(native.headers, "_list", None)
+        if isinstance(raw, list):  # append without re-normalising the whole header list per header
+            raw.extend((k.encode(), k.lower().encode(), v.encode("latin-1")) for k, v in outcome.headers)
+        else:
+            for key, value in outcome.headers:
+                native.headers[key] = value
         return native
     return module.Response(outcome.status, headers=outcome.headers, content=outcome.body)
 

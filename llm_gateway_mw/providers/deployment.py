@@ -126,7 +126,7 @@ class Deployment:
             return UpstreamRequest(
                 inbound.method,
                 inbound.url,
-                inbound.headers,
+                inbound.header_items(),
                 inbound.raw_body,
                 inbound.stream,
                 timeout,
@@ -135,7 +135,7 @@ class Deployment:
             )
         target = self.target_dialect(inbound.dialect)
         same_dialect = target == inbound.dialect
-        headers = _forwarded(inbound.headers, same_dialect, inbound.dialect)
+        headers = _forwarded(inbound.header_items(), same_dialect, inbound.dialect)
         provider = self.provider
         assert provider is not None
         if target == "anthropic":

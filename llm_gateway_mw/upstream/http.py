@@ -45,9 +45,6 @@ class HttpStreamHandle:
         await self.response.aclose()
 
 
-_DROP_RESPONSE_HEADERS = frozenset({"content-length", "content-encoding", "transfer-encoding", "connection"})
-
-
 @dataclass
 class HttpUpstream:
     """An HTTP upstream reached through one sync and/or one async client of ``module``."""
@@ -126,7 +123,7 @@ class HttpUpstream:
             return _failure("timeout", exc)
         except self._transport_errors as exc:
             return _failure("connection", exc)
-        headers = _headers(response)
+        headers = response.headers
         if request.stream and response.status_code < 300:
             return UpstreamReply(response.status_code, headers, stream=HttpStreamHandle(response))
         try:
@@ -151,7 +148,7 @@ class HttpUpstream:
             return _failure("timeout", exc)
         except self._transport_errors as exc:
             return _failure("connection", exc)
-        headers = _headers(response)
+        headers = response.headers
         if request.stream and response.status_code < 300:
             return UpstreamReply(response.status_code, headers, stream=HttpStreamHandle(response))
         try:
@@ -184,10 +181,6 @@ def _is_plain(client: Any) -> bool:
         and getattr(client, "_auth", None) is None
         and hasattr(client, "_transport_for_url")
     )
-
-
-def _headers(response: Any) -> list[tuple[str, str]]:
-    return [(k, v) for k, v in response.headers.items() if k.lower() not in _DROP_RESPONSE_HEADERS]
 
 
 def _failure(kind: str, exc: BaseException, status: int = 0) -> UpstreamReply:
