@@ -1,8 +1,9 @@
-"""``llm-gateway-mw demo``: a FastAPI app on the mock provider, a burst of traffic, and what happened.
+"""``llm-gateway-mw demo``: the FastAPI example on the mock provider, a burst of traffic, and what happened.
 
-Runs in-process (httpx's ASGITransport, no socket, no network, no API key): routing by
-complexity, a failover away from a deployment that is down, rate-limit refusals, the
-cost against sending everything to the strongest model, and the span tree of a request.
+Runs the support-desk example (``examples/fastapi_app``) in-process (httpx's ASGITransport,
+no socket, no network, no API key): routing by complexity, a failover away from a
+deployment that is down, rate-limit refusals, the cost against sending everything to the
+strongest model, and the span tree of a request.
 """
 
 from __future__ import annotations
@@ -61,7 +62,6 @@ class DemoResult:
     gateway: Gateway
     requests: list[DemoRequest]
     spans: list[Any]
-    framework: str
     seconds: float
     status_page: dict[str, Any] | None
 
@@ -76,17 +76,17 @@ async def _drive(app: ASGIApp, requests: list[DemoRequest], progress: Progress) 
         async def send(request: DemoRequest) -> None:
             async with limit:
                 response = await http.post(
-                    "/chat",
-                    json={"message": request.prompt},
-                    headers={"x-demo-user": request.user, "x-request-id": request.request_id},
+                    f"/tickets/{request.ticket}/draft",
+                    json={"tone": request.tone},
+                    headers={"authorization": f"Bearer {request.token}", "x-request-id": request.request_id},
                 )
             request.status = response.status_code
             if response.status_code == 200:
-                request.deployment = response.json().get("deployment")
+                request.deployment = response.json().get("model")
             progress.step(f"{request.user}: HTTP {response.status_code}")
 
         await asyncio.gather(*(send(r) for r in requests))
-        page = await http.get("/llm-gateway/status.json")
+        page = await http.get("/llm-gateway/status.json")  # the example opens it to this machine
         return page.json() if page.status_code == 200 else None
 
 
@@ -104,7 +104,7 @@ def run_demo(total: int, seed: int, out: IO[str]) -> DemoResult:
     provider = TracerProvider()
     provider.add_span_processor(SimpleSpanProcessor(exporter))
     gateway = Gateway(demo_config(), tracer_provider=provider, seed=seed)
-    app, framework = build_app(gateway)
+    app = build_app(gateway)
     requests = plan_traffic(total, seed)
     progress = Progress(total, out, tty=out.isatty())
     status_page = asyncio.run(_drive(app, requests, progress))
@@ -114,28 +114,36 @@ def run_demo(total: int, seed: int, out: IO[str]) -> DemoResult:
     provider.force_flush()
     spans = list(exporter.get_finished_spans())
     provider.shutdown()
-    return DemoResult(gateway, requests, spans, framework, time.perf_counter() - started, status_page)
+    return DemoResult(gateway, requests, spans, time.perf_counter() - started, status_page)
 
 
 def run(args: argparse.Namespace) -> int:
     total: int = args.requests
     if not 1 <= total <= MAX_REQUESTS:
         raise CliError(f"--requests must be between 1 and {MAX_REQUESTS}, not {total}")
-    try:
-        import openai  # noqa: F401 - the demo's app uses the OpenAI SDK
-    except ImportError:
-        raise CliError("the demo needs the openai package: pip install openai") from None
-    from .demo_app import FAILING_PROVIDER, RATE_LIMIT, USERS
+    for package in ("openai", "fastapi"):  # the example app is a FastAPI app using the OpenAI SDK
+        try:
+            __import__(package)
+        except ImportError:
+            raise CliError(f"the demo needs {package}: pip install 'llm-gateway-mw[demo]'") from None
+    from .demo_app import BURSTY_USER, FAILING_PROVIDER, RATE_LIMIT, USERS, company_of
     from .demo_report import report
 
     out = sys.stdout
-    print("llm-gateway-mw demo: a FastAPI app whose handler calls gateway.wrap(openai.AsyncOpenAI()),")
-    print("served in-process on the built-in mock provider (no network, no API key).")
+    print("llm-gateway-mw demo: the FastAPI example (examples/fastapi_app), a support desk whose")
+    print("handlers call gateway.wrap(openai.AsyncOpenAI()), served in-process on the built-in mock")
+    print("provider (no network, no API key).")
     print()
+    by_company: dict[str, list[str]] = {}
+    for user in USERS:
+        by_company.setdefault(company_of(user), []).append(user)
+    agents = ", ".join(f"{', '.join(users)} ({company})" for company, users in by_company.items())
     print(f"  route '{DEFAULT_ROUTE}'   complexity routing: simple → {CHEAP_MODEL}, complex → {STRONG_MODEL}")
     print(f"  outage        {CHEAP_MODEL}@{FAILING_PROVIDER} answers every call with HTTP 503")
     print(f"  rate limit    {RATE_LIMIT} requests/minute per user")
-    print(f"  traffic       {total} requests from {', '.join(USERS)} and batch-bot (a burst)")
+    print(f"  traffic       {total} ticket reply drafts from agents {agents}")
+    bot = f"{BURSTY_USER} ({company_of(BURSTY_USER)})"
+    print(f"                and {bot}, which drafts a whole queue in one burst")
     print()
     out.flush()
     result = run_demo(total, args.seed, out)

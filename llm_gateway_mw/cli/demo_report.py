@@ -206,7 +206,8 @@ def report(result: DemoResult) -> str:
     statuses = Counter(r.status for r in result.requests)
     summary = ", ".join(f"{n} x HTTP {s}" for s, n in sorted(statuses.items()))
     out.append(
-        f"Sent {len(result.requests)} requests to the {result.framework} app: {summary}; {ok} answered."
+        f"Sent {len(result.requests)} requests to the FastAPI app (examples/fastapi_app): {summary}; "
+        f"{ok} answered."
     )
     out += _routing(result.requests, by_id)
     out += _failover(result, calls)
@@ -231,6 +232,7 @@ def report(result: DemoResult) -> str:
     out.append(
         "  llm-gateway-mw serve                      the endpoint + status page at http://127.0.0.1:8000/llm-gateway/"
     )
+    out.append("  uvicorn llm_gateway_mw.examples.fastapi_app.support_api:app    serve the example yourself")
     out.append("  llm-gateway-mw savings examples/traffic.jsonl --chart savings.png")
     out.append("  llm-gateway-mw check gateway.toml         validate your own config")
     return "\n".join(out)

@@ -7,10 +7,13 @@ import re
 import subprocess
 import sys
 import time
+from pathlib import Path
+from typing import Any
 
 import pytest
 
-from llm_gateway_mw.cli import main
+from llm_gateway_mw import Gateway
+from llm_gateway_mw.cli import demo_app, main
 from llm_gateway_mw.cli.demo import Progress
 from llm_gateway_mw.cli.demo_app import plan_traffic
 from tests.cli.conftest import REPO, cli_env, one_line_error, run_cli
@@ -48,7 +51,7 @@ def test_demo_runs_offline_and_tells_the_story() -> None:
     saved = re.search(r"saved\s+\$[\d.]+\s+\((\d+)%\)", out)
     assert saved and 10 < int(saved.group(1)) < 95
     # the span tree of one request: server span → gateway span → two attempts
-    assert re.search(r"^  POST /chat \[SERVER\] \d+ ms", out, re.M)
+    assert re.search(r"^  POST /tickets/\{ticket_id\}/draft \[SERVER\] \d+ ms", out, re.M)
     assert re.search(r"^  └─ gateway auto \[INTERNAL\]", out, re.M)
     assert re.search(r"├─ chat gpt-4o-mini \[CLIENT\] \d+ ms   provider us-east · error.type=503", out)
     assert re.search(r"└─ chat gpt-4o-mini \[CLIENT\] \d+ ms   provider eu-west · tokens \d+ in", out)
@@ -68,10 +71,32 @@ def test_demo_rejects_bad_counts() -> None:
 
 
 def test_traffic_plan_is_seeded_and_mixed() -> None:
+    from llm_gateway_mw.examples.fastapi_app.support_api import AGENTS, TICKETS
+
     first, again = plan_traffic(60, 7), plan_traffic(60, 7)
-    assert [(r.user, r.prompt) for r in first] == [(r.user, r.prompt) for r in again]
+    assert [(r.user, r.ticket, r.tone) for r in first] == [(r.user, r.ticket, r.tone) for r in again]
     assert sum(r.user == "batch-bot" for r in first) == 20
     assert [r.request_id for r in first[:2]] == ["demo-0001", "demo-0002"]
+    # the example's own agents, each drafting replies to its own company's tickets
+    for request in first:
+        agent = AGENTS[request.token]
+        assert agent.username == request.user
+        assert TICKETS[agent.company][request.ticket] == request.prompt
+    assert {AGENTS[r.token].company for r in first} == set(TICKETS)  # every tenant sends traffic
+
+
+def test_the_demo_serves_the_fastapi_example() -> None:
+    """One copy of the app: the demo hands its gateway to the example's create_app."""
+    from llm_gateway_mw.examples.fastapi_app import support_api
+
+    assert demo_app.create_app is support_api.create_app
+    assert Path(support_api.__file__).resolve() == REPO / "examples" / "fastapi_app" / "support_api.py"
+    gateway = Gateway(demo_app.demo_config())
+    app: Any = demo_app.build_app(gateway)
+    assert app.state.gateway is gateway
+    paths = {getattr(route, "path", None) for route in app.routes}
+    assert {"/tickets/{ticket_id}/draft", "/tickets/{ticket_id}/summary", "/llm", "/llm-gateway"} <= paths
+    assert not hasattr(demo_app, "FastAPI")  # no app of its own
 
 
 def test_progress_bar_on_a_terminal_and_off() -> None:

@@ -12,11 +12,13 @@ import httpx2
 import openai
 import pytest
 
+from llm_gateway_mw import Gateway
+
 from .support import EXAMPLES
 
 
 def load(relative: str, name: str) -> ModuleType:
-    """Import an example module from its file, with its console tracing switched off."""
+    """Import an example module from its file (under ``name``), with its console tracing switched off."""
     path = EXAMPLES / relative
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("OTEL_TRACES_EXPORTER", "none")
@@ -30,9 +32,12 @@ def load(relative: str, name: str) -> ModuleType:
 
 
 @pytest.fixture(scope="module")
-def support_desk() -> Iterator[ModuleType]:
+def support_desk() -> Iterator[Any]:
+    """The example's app around a gateway from its gateway.toml (``create_app``: no global tracing)."""
     pytest.importorskip("fastapi")
-    yield load("fastapi_app/support_api.py", "example_support_api")
+    from llm_gateway_mw.examples.fastapi_app.support_api import CONFIG, create_app
+
+    yield create_app(Gateway.from_file(CONFIG))
 
 
 @pytest.fixture(scope="module")
@@ -46,7 +51,7 @@ def _agent(token: str) -> dict[str, str]:
 
 
 async def test_support_desk_in_process(support_desk: Any) -> None:
-    transport = httpx2.ASGITransport(app=support_desk.app)
+    transport = httpx2.ASGITransport(app=support_desk)
     async with httpx2.AsyncClient(transport=transport, base_url="http://desk") as client:
         short = await client.post("/tickets/1/draft", json={"tone": "formal"}, headers=_agent("tok-alice"))
         long = await client.post("/tickets/2/draft", json={}, headers=_agent("tok-bob"))
@@ -59,8 +64,8 @@ async def test_support_desk_in_process(support_desk: Any) -> None:
     assert short.headers["x-llm-gateway-calls"] == "1" and float(short.headers["x-llm-gateway-cost-usd"]) > 0
     assert summary.text.startswith("[mock gpt-4o-mini] You said: Summarise")
     assert foreign.status_code == 404 and anonymous.status_code == 401
-    assert listing.json() == {"company": "globex", "tickets": [7]}
-    recent = list(support_desk.gateway.runtime.recent)[-3:]
+    assert listing.json() == {"company": "globex", "tickets": [7, 8, 9, 10, 11, 12]}
+    recent = list(support_desk.state.gateway.runtime.recent)[-3:]
     assert [(c.caller.user, c.caller.tenant) for c in recent] == [
         ("alice", "acme"),
         ("bob", "acme"),
@@ -70,14 +75,42 @@ async def test_support_desk_in_process(support_desk: Any) -> None:
 
 
 async def test_support_desk_triage_bot_uses_the_mounted_endpoint(support_desk: Any) -> None:
-    http = httpx2.AsyncClient(transport=httpx2.ASGITransport(app=support_desk.app))
+    http = httpx2.AsyncClient(transport=httpx2.ASGITransport(app=support_desk))
     bot = openai.AsyncOpenAI(api_key="gw_demo_support_bot", base_url="http://desk/llm/v1", http_client=http)
     reply = await bot.chat.completions.create(model="cheap", messages=[{"role": "user", "content": "triage"}])
     assert reply.choices[0].message.content is not None
     with pytest.raises(openai.PermissionDeniedError):
         await bot.chat.completions.create(model="strong", messages=[{"role": "user", "content": "x"}])
-    call = support_desk.gateway.runtime.recent[-1]
+    call = support_desk.state.gateway.runtime.recent[-1]
     assert (call.caller.key, call.caller.tenant) == ("triage-bot", "acme")
+
+
+async def test_support_desk_status_page_is_for_this_machine_only(support_desk: Any) -> None:
+    local = httpx2.ASGITransport(app=support_desk)  # client 127.0.0.1
+    remote = httpx2.ASGITransport(app=support_desk, client=("203.0.113.9", 4711))
+    async with httpx2.AsyncClient(transport=local, base_url="http://desk") as client:
+        page = await client.get("/llm-gateway/status.json")
+    async with httpx2.AsyncClient(transport=remote, base_url="http://desk") as client:
+        closed = await client.get("/llm-gateway/status.json")
+    assert page.status_code == 200 and "deployments" in page.json()
+    assert closed.status_code == 403
+
+
+def test_support_desk_module_builds_its_app_lazily() -> None:
+    """Importing the example does nothing; ``app`` (what uvicorn serves) is built on first access."""
+    pytest.importorskip("fastapi")
+    from opentelemetry import trace
+
+    before = trace.get_tracer_provider()
+    module = load("fastapi_app/support_api.py", "example_support_api_lazy")
+    assert "app" not in vars(module) and trace.get_tracer_provider() is before
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("OTEL_TRACES_EXPORTER", "none")  # no global tracer provider in the test process
+        app = module.app
+    assert module.app is app and app.state.gateway.config.strict
+    assert "/tickets/{ticket_id}/draft" in {getattr(r, "path", None) for r in app.routes}
+    with pytest.raises(AttributeError, match="no attribute 'nope'"):
+        _ = module.nope
 
 
 def test_help_centre_in_process(help_centre: Any) -> None:

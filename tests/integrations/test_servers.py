@@ -82,6 +82,8 @@ def test_fastapi_example_under_uvicorn(tmp_path: Path) -> None:
             model="auto", messages=[{"role": "user", "content": "route me"}], stream=True
         )
         assert "".join(c.choices[0].delta.content or "" for c in chunks if c.choices).startswith("[mock")
+        status = httpx2.get(f"{url}/llm-gateway/status.json", timeout=TIMEOUT)  # open to 127.0.0.1
+        assert status.status_code == 200 and status.json()["summary"]["calls"] >= 3
         _wait_for(server, '"name": "POST /tickets/{ticket_id}/draft"')  # the request's SERVER span
         _wait_for(server, '"gen_ai.request.model": "gpt-4o"')  # an inference span inside it
 

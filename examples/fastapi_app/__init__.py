@@ -1,0 +1,1 @@
+"""The support-desk example (FastAPI), shipped as ``llm_gateway_mw.examples.fastapi_app``."""
