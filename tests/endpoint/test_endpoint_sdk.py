@@ -9,12 +9,14 @@ import pytest
 
 from llm_gateway_mw import Gateway
 from llm_gateway_mw.asgi.endpoint import GatewayEndpoint
+from tests.sdk_compat import chat_stream, sdk_http_module
 
 from ..integrations.support import MESSAGES, OTHER_KEY, TEAM_KEY
 
 
 def _transport(endpoint: GatewayEndpoint) -> httpx2.AsyncClient:
-    return httpx2.AsyncClient(transport=httpx2.ASGITransport(app=endpoint))
+    sdk_http = sdk_http_module()
+    return sdk_http.AsyncClient(transport=sdk_http.ASGITransport(app=endpoint))  # type: ignore[no-any-return]
 
 
 async def test_async_openai_every_call_style(endpoint: GatewayEndpoint) -> None:
@@ -24,7 +26,7 @@ async def test_async_openai_every_call_style(endpoint: GatewayEndpoint) -> None:
     assert text.startswith("[mock mock-large] You said")
     stream = await client.chat.completions.create(model="gpt-4o", messages=MESSAGES, stream=True)
     assert "".join([c.choices[0].delta.content or "" async for c in stream if c.choices]) == text
-    async with client.chat.completions.stream(model="gpt-4o", messages=MESSAGES) as helper:
+    async with chat_stream(client)(model="gpt-4o", messages=MESSAGES) as helper:
         final = await helper.get_final_completion()
     assert final.choices[0].message.content == text
     raw = await client.chat.completions.with_raw_response.create(model="gpt-4o", messages=MESSAGES)
@@ -94,7 +96,7 @@ def test_sync_sdks_over_a_real_server(served_gateway: tuple[Gateway, str]) -> No
     text = completion.choices[0].message.content
     chunks = list(client.chat.completions.create(model="gpt-4o", messages=MESSAGES, stream=True))
     assert "".join(c.choices[0].delta.content or "" for c in chunks if c.choices) == text
-    with client.chat.completions.stream(model="gpt-4o", messages=MESSAGES) as stream:
+    with chat_stream(client)(model="gpt-4o", messages=MESSAGES) as stream:
         assert stream.get_final_completion().choices[0].message.content == text
     raw = client.chat.completions.with_raw_response.create(model="gpt-4o", messages=MESSAGES)
     assert raw.headers["x-llm-gateway-attempts"] == "1"

@@ -13,6 +13,7 @@ import openai
 import pytest
 
 from llm_gateway_mw import Gateway
+from tests.sdk_compat import sdk_http_module
 
 from .support import EXAMPLES
 
@@ -75,7 +76,8 @@ async def test_support_desk_in_process(support_desk: Any) -> None:
 
 
 async def test_support_desk_triage_bot_uses_the_mounted_endpoint(support_desk: Any) -> None:
-    http = httpx2.AsyncClient(transport=httpx2.ASGITransport(app=support_desk))
+    sdk_http = sdk_http_module()
+    http = sdk_http.AsyncClient(transport=sdk_http.ASGITransport(app=support_desk))
     bot = openai.AsyncOpenAI(api_key="gw_demo_support_bot", base_url="http://desk/llm/v1", http_client=http)
     reply = await bot.chat.completions.create(model="cheap", messages=[{"role": "user", "content": "triage"}])
     assert reply.choices[0].message.content is not None

@@ -10,6 +10,7 @@ import pytest
 
 from llm_gateway_mw import Gateway
 from llm_gateway_mw.policy.engine import ConfiguredPolicy
+from tests.sdk_compat import chat_stream
 from tests.upstreams import FakeUpstream, Reply, Usage, http_error, success, tool_call
 
 KEY_ENV = "LLMGW_TEST_UPSTREAM_KEY"
@@ -216,7 +217,7 @@ def test_a_stream_is_captured_and_serves_later_calls(upstream: FakeUpstream) -> 
     parsed = whole.parse()
     assert parsed.choices[0].message.content == text == "cyan magenta yellow"
     assert parsed.usage is not None and parsed.usage.completion_tokens == 5  # kept even though stripped
-    with client.chat.completions.stream(model="chat", messages=MESSAGES) as events:
+    with chat_stream(client)(model="chat", messages=MESSAGES) as events:
         assert events.get_final_completion().choices[0].message.content == text
     assert len(upstream.requests) == 1
 
@@ -226,7 +227,7 @@ def test_tool_calls_survive_capture_and_replay(upstream: FakeUpstream) -> None:
     client = oai(make_gateway(upstream))
     tools: Any = [{"type": "function", "function": {"name": "get_weather", "parameters": {"type": "object"}}}]
     list(client.chat.completions.create(model="chat", messages=MESSAGES, tools=tools, stream=True))
-    with client.chat.completions.stream(model="chat", messages=MESSAGES, tools=tools) as events:
+    with chat_stream(client)(model="chat", messages=MESSAGES, tools=tools) as events:
         final = events.get_final_completion()
     [call] = final.choices[0].message.tool_calls or []
     assert call.function.name == "get_weather" and call.function.arguments == '{"city":"Paris"}'
