@@ -142,14 +142,18 @@ def _try_deployment(
     """Up to ``retry.attempts`` tries on one deployment: the result, or (reply, why, fail_over, ctx)."""
     config = rt.config.retry
     target = deployment.target_dialect(inbound.dialect)
-    body = request_for(
-        inbound.body,
-        source=inbound.dialect,
-        target=target,
-        model=deployment.upstream_model,
-        operation=inbound.operation,
-        default_max_tokens=rt.default_max_tokens(deployment),
-        drop_unsupported=rt.drop_unsupported(deployment),
+    body = (
+        inbound.body
+        if deployment.passthrough
+        else request_for(
+            inbound.body,
+            source=inbound.dialect,
+            target=target,
+            model=deployment.upstream_model,
+            operation=inbound.operation,
+            default_max_tokens=rt.default_max_tokens(deployment),
+            drop_unsupported=rt.drop_unsupported(deployment),
+        )
     )
     health = rt.health(deployment)
     reply: UpstreamReply | None = None
@@ -159,7 +163,7 @@ def _try_deployment(
         if remaining <= 0:
             return reply, "the call's deadline passed", False, False
         timeout = remaining if inbound.timeout is None else min(inbound.timeout, remaining)
-        request = deployment.build_request(inbound, dict(body), timeout)
+        request = deployment.build_request(inbound, body if deployment.passthrough else dict(body), timeout)
         attempt = rt.new_attempt(call, deployment, fallback_from)
         if rt.config.telemetry.propagate_traceparent:
             rt.inject_traceparent(attempt, request)

@@ -231,7 +231,10 @@ class Runtime:
         """Send the attempt span's W3C trace context upstream (``[telemetry] propagate_traceparent``)."""
         carrier: dict[str, str] = {}
         self.telemetry.inject_traceparent(attempt, carrier)
-        request.headers.extend(carrier.items())
+        if isinstance(request.headers, list):
+            request.headers.extend(carrier.items())
+        else:  # the SDK's own headers object, on a passthrough request
+            request.headers.update(carrier)
 
     def fail_attempt(
         self,

@@ -126,7 +126,7 @@ class Deployment:
             return UpstreamRequest(
                 inbound.method,
                 inbound.url,
-                inbound.header_items(),
+                inbound.headers,  # unread: the SDK's own request object goes out as it is
                 inbound.raw_body,
                 inbound.stream,
                 timeout,
