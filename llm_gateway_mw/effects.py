@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from .headers import header_pairs, header_value
+
 _HOP_HEADERS = frozenset({"content-length", "content-encoding", "transfer-encoding", "connection"})
 
 __all__ = [
@@ -70,21 +72,11 @@ class UpstreamReply:
     native: Any = None  # the HTTP library's own response, already read: returned as is when unchanged
 
     def header(self, name: str) -> str | None:
-        headers = self.headers
-        if not isinstance(headers, list):
-            value = headers.get(name)
-            return value if isinstance(value, str) else None
-        lowered = name.lower()
-        for key, value in headers:
-            if key.lower() == lowered:
-                return str(value)
-        return None
+        return header_value(self.headers, name)
 
     def header_items(self) -> list[tuple[str, str]]:
         """Response headers to pass on: framing and encoding headers removed (the body is decoded)."""
-        headers = self.headers
-        items = headers if isinstance(headers, list) else headers.multi_items()
-        return [(k, v) for k, v in items if k.lower() not in _HOP_HEADERS]
+        return [(k, v) for k, v in header_pairs(self.headers) if k.lower() not in _HOP_HEADERS]
 
 
 class Upstream(Protocol):

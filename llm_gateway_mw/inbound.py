@@ -12,6 +12,7 @@ from typing import Any
 
 from .dialects import Dialect
 from .errors import InvalidRequestError
+from .headers import header_pairs, header_value
 from .records import RequestParams
 
 __all__ = ["Inbound", "operation_for", "params_of", "parse_body"]
@@ -52,20 +53,11 @@ class Inbound:
     raw_request: Any = None
 
     def header(self, name: str) -> str | None:
-        headers = self.headers
-        if not isinstance(headers, list):
-            value = headers.get(name)  # the HTTP library's own (lazily decoded) headers
-            return value if isinstance(value, str) else None
-        lowered = name.lower()
-        for key, value in headers:
-            if key.lower() == lowered:
-                return str(value)
-        return None
+        return header_value(self.headers, name)
 
     def header_items(self) -> list[tuple[str, str]]:
         """Every request header as (name, value) pairs."""
-        headers = self.headers
-        return headers if isinstance(headers, list) else list(headers.multi_items())
+        return header_pairs(self.headers)
 
 
 def parse_body(raw: bytes) -> tuple[dict[str, Any], str, bool]:
