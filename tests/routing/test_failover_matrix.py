@@ -61,6 +61,12 @@ CASES: dict[str, Case] = {
         [b.rate_limited(retry_after=None, reset_requests=None)] * 2, 2, 1, "ok"
     ),
     "retry-after-ms is honoured": Case([b.rate_limited(retry_after=None, retry_after_ms=20)], 2, 0, "ok"),
+    "a rate-limit reset header alone is honoured": Case(
+        [b.rate_limited(retry_after=None, reset_requests=0.02)], 2, 0, "ok"
+    ),
+    "a reset header asking for too long fails over at once": Case(
+        [b.rate_limited(retry_after=None, reset_requests=120)], 1, 1, "ok"
+    ),
     "500 retried then fallback": Case([b.server_error(500)] * 2, 2, 1, "ok"),
     "502 retried then fallback": Case([b.server_error(502)] * 2, 2, 1, "ok"),
     "503 retried once then succeeds": Case([b.server_error(503)], 2, 0, "ok"),

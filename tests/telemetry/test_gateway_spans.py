@@ -188,3 +188,43 @@ def test_no_secret_reaches_any_exported_byte_or_log(
     for secret in (provider_key, app_key, gateway_key):
         assert secret.encode() not in exported
         assert secret not in ours
+
+
+def test_abandoned_stream_span_ends_on_garbage_collection(
+    tracing: tuple[TracerProvider, InMemorySpanExporter],
+) -> None:
+    import gc
+
+    provider, exporter = tracing
+    gateway = Gateway(CONFIG, tracer_provider=provider)
+    client = gateway.wrap(openai.OpenAI(api_key="k", base_url="http://127.0.0.1:9/v1"))
+    stream = client.chat.completions.create(model="gpt-4o-mini", messages=MESSAGES, stream=True)
+    next(iter(stream))
+    del stream
+    gc.collect()
+    gateway.flush_telemetry()
+    span = next(s for s in exporter.get_finished_spans() if s.name == "chat gpt-4o-mini")
+    assert span.attributes["gen_ai.response.finish_reasons"] == ("error",)
+    assert any(s.name == "gateway gpt-4o-mini" for s in exporter.get_finished_spans())
+
+
+async def test_stream_closed_from_another_task_has_no_context_errors(
+    tracing: tuple[TracerProvider, InMemorySpanExporter], caplog: pytest.LogCaptureFixture
+) -> None:
+    import asyncio
+
+    provider, exporter = tracing
+    gateway = Gateway(CONFIG, tracer_provider=provider)
+    client = gateway.wrap(openai.AsyncOpenAI(api_key="k", base_url="http://127.0.0.1:9/v1"))
+
+    async def open_stream() -> Any:
+        stream = await client.chat.completions.create(model="gpt-4o-mini", messages=MESSAGES, stream=True)
+        await stream.__anext__()
+        return stream
+
+    stream = await asyncio.create_task(open_stream())
+    await asyncio.create_task(stream.close())  # closed from a different task than the one that opened it
+    gateway.flush_telemetry()
+    assert "different Context" not in caplog.text
+    span = next(s for s in exporter.get_finished_spans() if s.name == "chat gpt-4o-mini")
+    assert span.attributes["gen_ai.response.finish_reasons"] == ("error",)
