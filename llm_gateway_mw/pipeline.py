@@ -17,7 +17,14 @@ from .errors import GatewayRefusal, UnknownModelError
 from .inbound import Inbound, params_of
 from .records import CallRecord, RequestParams
 from .relay import StreamRelay
-from .translate import refusal_body, stream_translator, summarize_reply, translate_error, translate_reply
+from .translate import (
+    passthrough_markers,
+    refusal_body,
+    stream_translator,
+    summarize_reply,
+    translate_error,
+    translate_reply,
+)
 
 if TYPE_CHECKING:
     from .drivers import CoreGen
@@ -145,6 +152,11 @@ def _stream(
         label=f"deployment {deployment.id}",
         settle=settle,
         capture=rt.policy.wants_capture(call, inbound),
+        markers=passthrough_markers(
+            source=deployment.target_dialect(inbound.dialect),
+            target=inbound.dialect,
+            operation=inbound.operation,
+        ),
     )
     headers = _reply_headers(rt, call, result.reply.header_items())
     return Outcome(200, headers, relay=relay)

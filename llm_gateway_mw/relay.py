@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 from .dialects import Dialect
 from .dialects.errors import stream_error_event
-from .dialects.sse import SSEEvent, SSEParser, encode_event
+from .dialects.sse import SSEEvent, SSEParser, encode_event, parse_complete
 from .effects import Failure, StreamHandle
 
 if TYPE_CHECKING:
@@ -38,6 +38,7 @@ class StreamRelay:
         "first_events",
         "handle",
         "label",
+        "markers",
         "parser",
         "translator",
     )
@@ -54,6 +55,7 @@ class StreamRelay:
         label: str,
         settle: Callable[[StreamRelay], CoreGen[None]],
         capture: bool = False,
+        markers: tuple[bytes, ...] | None = None,
     ) -> None:
         self.handle = handle
         self.parser = parser
@@ -67,6 +69,8 @@ class StreamRelay:
         self._settle = settle
         self._settled = False
         self.capture: list[bytes] | None = [] if capture else None  # caller-dialect bytes, for the cache
+        # Same-dialect streams: events without any of these byte markers pass through unparsed.
+        self.markers = markers
 
     def start(self) -> bytes:
         """Bytes for the events read before committing to this upstream."""
@@ -85,7 +89,17 @@ class StreamRelay:
                 self.done = True
                 return tail + self._encode(self.translator.finish())
             return tail + self._fail("the upstream closed the stream before its final event")
-        out = self._emit(self.parser.feed(result))
+        markers = self.markers
+        if markers is None:
+            out = self._emit(self.parser.feed(result))
+        else:
+            complete = self.parser.take_complete(result)
+            if any(m in complete for m in markers):
+                out = self._emit(parse_complete(complete))
+            else:
+                out = complete
+                if self.capture is not None and out:
+                    self.capture.append(out)
         if not self.done and time.monotonic() > self.deadline:
             return out + self._fail("the call's deadline passed while streaming")
         return out

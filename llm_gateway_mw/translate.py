@@ -32,6 +32,7 @@ from .usage import Usage
 
 __all__ = [
     "ReplySummary",
+    "passthrough_markers",
     "refusal_body",
     "request_for",
     "stream_translator",
@@ -115,6 +116,35 @@ def translate_error(raw: bytes, *, source: Dialect, target: Dialect, status: int
 def refusal_body(refusal: GatewayRefusal, dialect: Dialect) -> bytes:
     body = error_body(dialect, message=refusal.message, error_type=refusal.error_type, code=refusal.code)
     return json.dumps(body).encode()
+
+
+# Byte markers of the events a same-dialect observer must see (usage, finish reasons, the end, errors);
+# any other event is forwarded without being parsed.
+PASSTHROUGH_MARKERS: dict[str, tuple[bytes, ...]] = {
+    "openai": (
+        b'"finish_reason":"',
+        b'"finish_reason": "',
+        b'"usage":{',
+        b'"usage": {',
+        b"[DONE]",
+        b'"error"',
+    ),
+    "anthropic": (b"message_start", b"message_delta", b"message_stop", b"event: error", b'"error"'),
+    "responses": (
+        b"response.created",
+        b"response.completed",
+        b"response.failed",
+        b"response.incomplete",
+        b'"error"',
+    ),
+}
+
+
+def passthrough_markers(*, source: Dialect, target: Dialect, operation: str) -> tuple[bytes, ...] | None:
+    """Markers for the relay's fast path, or None when events must be translated one by one."""
+    if operation == "responses":
+        return PASSTHROUGH_MARKERS["responses"]
+    return PASSTHROUGH_MARKERS[target] if source == target else None
 
 
 def stream_translator(

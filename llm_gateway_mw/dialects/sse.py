@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-__all__ = ["SSEEvent", "SSEParser", "encode_event"]
+__all__ = ["SSEEvent", "SSEParser", "encode_event", "parse_complete"]
 
 
 @dataclass(slots=True)
@@ -34,6 +34,14 @@ class SSEParser:
 
     def feed(self, chunk: bytes) -> list[SSEEvent]:
         """Add ``chunk``; return the events it completed (possibly none)."""
+        return parse_complete(self.take_complete(chunk))
+
+    def take_complete(self, chunk: bytes) -> bytes:
+        """Add ``chunk``; return, unparsed, the bytes of the events it completed (through their blank line).
+
+        The relay's fast path for same-dialect streams: most events are forwarded as these bytes,
+        and only those carrying something to observe are parsed (``parse_complete``).
+        """
         if self._pending_cr:
             chunk = b"\r" + chunk
             self._pending_cr = False
@@ -44,13 +52,12 @@ class SSEParser:
             chunk = chunk.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
         previous = len(self._buffer)
         buffer = self._buffer + chunk if previous else chunk
-        # Only the new bytes (and the one before them) can hold a new blank line.
         end = buffer.rfind(b"\n\n", max(previous - 1, 0))
         if end < 0:
             self._buffer = buffer
-            return []
+            return b""
         self._buffer = buffer[end + 2 :]
-        return _parse_blocks(buffer[:end])
+        return buffer[: end + 2]
 
     def flush(self) -> list[SSEEvent]:
         """Return the trailing event of a stream that ended without a blank line, and reset."""
@@ -58,6 +65,11 @@ class SSEParser:
         self._buffer = b""
         self._pending_cr = False
         return _parse_blocks(buffer) if buffer.strip() else []
+
+
+def parse_complete(raw: bytes) -> list[SSEEvent]:
+    """The events in bytes returned by ``SSEParser.take_complete``."""
+    return _parse_blocks(raw[:-2]) if raw else []
 
 
 def _parse_blocks(raw: bytes) -> list[SSEEvent]:
