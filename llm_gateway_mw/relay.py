@@ -8,6 +8,7 @@ own typed error, so content is never duplicated or half-replayed.
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING
@@ -55,7 +56,7 @@ class StreamRelay:
         label: str,
         settle: Callable[[StreamRelay], CoreGen[None]],
         capture: bool = False,
-        markers: tuple[bytes, ...] | None = None,
+        markers: re.Pattern[bytes] | None = None,
     ) -> None:
         self.handle = handle
         self.parser = parser
@@ -94,7 +95,7 @@ class StreamRelay:
             out = self._emit(self.parser.feed(result))
         else:
             complete = self.parser.take_complete(result)
-            if any(m in complete for m in markers):
+            if markers.search(complete) is not None:
                 out = self._emit(parse_complete(complete))
             else:
                 out = complete

@@ -27,12 +27,16 @@ class HttpStreamHandle:
 
     def read_sync(self) -> bytes:
         if self._sync_iter is None:
-            self._sync_iter = self.response.iter_bytes()
+            # Without a content encoding the transport's own byte stream is the body: skip the decoder layer.
+            self._sync_iter = (
+                iter(self.response.stream) if _identity(self.response) else self.response.iter_bytes()
+            )
         return next(self._sync_iter, b"")  # type: ignore[no-any-return]
 
     async def read_async(self) -> bytes:
         if self._async_iter is None:
-            self._async_iter = self.response.aiter_bytes()
+            identity = _identity(self.response)
+            self._async_iter = self.response.stream.__aiter__() if identity else self.response.aiter_bytes()
         try:
             return await self._async_iter.__anext__()  # type: ignore[no-any-return]
         except StopAsyncIteration:
@@ -170,6 +174,10 @@ class HttpUpstream:
             client = self._async_by_loop.pop(asyncio.get_running_loop(), None)
             if client is not None:
                 await client.aclose()
+
+
+def _identity(response: Any) -> bool:
+    return response.headers.get("content-encoding", "identity") in ("identity", "")
 
 
 def _is_plain(client: Any) -> bool:
