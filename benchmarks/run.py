@@ -64,11 +64,14 @@ def _loopback(wanted: bool) -> Iterator[str | None]:
         yield server.base_url
 
 
-def run(quick: bool, only: tuple[str, ...], litellm: bool, loopback: bool) -> dict[str, Section]:
+def run(
+    quick: bool, only: tuple[str, ...], litellm: bool, loopback: bool, out_dir: str = RESULTS
+) -> dict[str, Section]:
     """Run the chosen sections in order; a section that raises is reported as skipped with the error."""
     from .latency import Probes
 
-    os.makedirs(RESULTS, exist_ok=True)
+    os.makedirs(RESULTS, exist_ok=True)  # server logs and the LiteLLM proxy config live here
+    os.makedirs(out_dir, exist_ok=True)
     probes = Probes.run() if {"latency", "streaming", "memory"} & set(only) else Probes(None, None, None)
     sections: dict[str, Section] = {}
     python, note = (None, "disabled with --no-litellm")
@@ -85,7 +88,7 @@ def run(quick: bool, only: tuple[str, ...], litellm: bool, loopback: bool) -> di
             print(f"[benchmarks] {name} ...", file=sys.stderr, flush=True)
             started = time.perf_counter()
             try:
-                sections[name] = _section(name, quick, url, probes, python, note)
+                sections[name] = _section(name, quick, url, probes, python, note, out_dir)
             except Exception as exc:
                 sections[name] = Section(name, skipped=f"the section raised {type(exc).__name__}: {exc}")
             print(
@@ -97,7 +100,7 @@ def run(quick: bool, only: tuple[str, ...], litellm: bool, loopback: bool) -> di
 
 
 def _section(
-    name: str, quick: bool, url: str | None, probes: object, python: str | None, note: str
+    name: str, quick: bool, url: str | None, probes: object, python: str | None, note: str, out_dir: str
 ) -> Section:
     from .latency import Probes, run_latency
 
@@ -115,7 +118,7 @@ def _section(
     if name == "profile":
         from .profile import run_profile
 
-        return run_profile(quick, RESULTS)
+        return run_profile(quick, out_dir)
     if name == "memory":
         from .memory import run_memory
 
@@ -161,7 +164,8 @@ def main(argv: list[str] | None = None) -> int:
     warnings.simplefilter("ignore")  # config warnings about the benchmark's dummy setup
     load_before = _load()
     started = time.perf_counter()
-    sections = run(args.quick, only, not args.no_litellm, not args.no_loopback)
+    out_dir = os.path.dirname(os.path.abspath(args.out))
+    sections = run(args.quick, only, not args.no_litellm, not args.no_loopback, out_dir)
     from .report import render
 
     text = render(sections, header(args.quick, load_before, time.perf_counter() - started))
