@@ -83,7 +83,8 @@ def attempt_plan(
                     soonest = wait if soonest is None else min(soonest, wait)
                     skipped.append(f"{deployment.id}: circuit open")
                     continue
-                if not (yield from rt.policy.deployment_admit(call, inbound, deployment)):
+                policy = rt.policy
+                if rt.policy_active and not (yield from policy.deployment_admit(call, inbound, deployment)):
                     health.release_probe()  # an open circuit's probe slot was not used
                     skipped.append(f"{deployment.id}: at its rate limit")
                     soonest = 1.0 if soonest is None else min(soonest, 1.0)

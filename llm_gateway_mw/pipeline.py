@@ -57,8 +57,11 @@ def handle_call(rt: Runtime, binding: Binding, inbound: Inbound) -> CoreGen[Outc
     admission: Admission | None = None
     try:
         plan = rt.plan(binding, inbound, call)  # route
-        admission = yield from rt.policy.admit(call, inbound, plan)  # limits and budget
-        cached = yield from rt.policy.cache_lookup(call, inbound)  # cache
+        if rt.policy_active:  # the zero-config policy has nothing to check: skip its no-op stages
+            admission = yield from rt.policy.admit(call, inbound, plan)  # limits and budget
+            cached = yield from rt.policy.cache_lookup(call, inbound)  # cache
+        else:
+            cached = None
         if cached is not None:
             return (yield from _serve_cached(rt, call, inbound, admission, cached))
         deadline = time.monotonic() + rt.config.retry.timeout
@@ -102,8 +105,9 @@ def _complete(
         body = translate_reply(parsed, source=source, target=inbound.dialect, model=inbound.model)
     rt.succeed_attempt(call, attempt, deployment, summary)
     call.response_body = parsed
-    yield from rt.policy.settle(admission, call)  # account
-    yield from rt.policy.cache_store(call, inbound, body)
+    if rt.policy_active:
+        yield from rt.policy.settle(admission, call)  # account
+        yield from rt.policy.cache_store(call, inbound, body)
     rt.end_call(call)
     if source == inbound.dialect and result.reply.native is not None:
         # Unchanged body: hand the upstream's own response back with the gateway's headers added.

@@ -8,7 +8,6 @@ own typed error, so content is never duplicated or half-replayed.
 
 from __future__ import annotations
 
-import re
 import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING
@@ -56,7 +55,7 @@ class StreamRelay:
         label: str,
         settle: Callable[[StreamRelay], CoreGen[None]],
         capture: bool = False,
-        markers: re.Pattern[bytes] | None = None,
+        markers: tuple[bytes, ...] | None = None,
     ) -> None:
         self.handle = handle
         self.parser = parser
@@ -95,7 +94,7 @@ class StreamRelay:
             out = self._emit(self.parser.feed(result))
         else:
             complete = self.parser.take_complete(result)
-            if markers.search(complete) is not None:
+            if _has_marker(complete, markers):
                 out = self._emit(parse_complete(complete))
             else:
                 out = complete
@@ -145,3 +144,11 @@ class StreamRelay:
             f"already reached the caller; retry the call to get a complete answer."
         )
         return encode_event(stream_error_event(self.caller_dialect, message=message, error_type="api_error"))
+
+
+def _has_marker(data: bytes, markers: tuple[bytes, ...]) -> bool:
+    """Plain substring checks: cheaper per chunk than a regex alternation or a generator."""
+    for marker in markers:  # noqa: SIM110 - a generator costs more than the scans themselves here
+        if marker in data:
+            return True
+    return False

@@ -71,6 +71,7 @@ class Runtime:
         self.telemetry = telemetry
         self.telemetry_on = config.telemetry.enabled
         self.policy = policy or Policy()
+        self.policy_active = type(self.policy) is not Policy
         self.rng = random.Random(seed)
         self._classifier = classifier
         self.deployments: dict[str, list[Deployment]] = {}

@@ -7,7 +7,6 @@ the deployment's, and does nothing at all when they match.
 from __future__ import annotations
 
 import json
-import re
 from typing import Any
 
 from .dialects import Dialect
@@ -141,17 +140,11 @@ PASSTHROUGH_MARKERS: dict[str, tuple[bytes, ...]] = {
 }
 
 
-_MARKER_PATTERNS = {
-    name: re.compile(b"|".join(re.escape(m) for m in markers))
-    for name, markers in PASSTHROUGH_MARKERS.items()
-}
-
-
-def passthrough_markers(*, source: Dialect, target: Dialect, operation: str) -> re.Pattern[bytes] | None:
-    """The relay's fast-path marker pattern, or None when events must be translated one by one."""
+def passthrough_markers(*, source: Dialect, target: Dialect, operation: str) -> tuple[bytes, ...] | None:
+    """The relay's fast-path markers, or None when events must be translated one by one."""
     if operation == "responses":
-        return _MARKER_PATTERNS["responses"]
-    return _MARKER_PATTERNS[target] if source == target else None
+        return PASSTHROUGH_MARKERS["responses"]
+    return PASSTHROUGH_MARKERS[target] if source == target else None
 
 
 def stream_translator(
