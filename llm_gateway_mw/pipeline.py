@@ -72,6 +72,12 @@ def handle_call(rt: Runtime, binding: Binding, inbound: Inbound) -> CoreGen[Outc
     except AllAttemptsFailed as failed:
         yield from rt.policy.release(admission)
         return _failed(rt, call, inbound, failed)
+    except Exception as unexpected:  # a bug or an unforeseen input: release, close the span, then surface it
+        call.error_type = type(unexpected).__name__
+        call.error_message = str(unexpected)
+        yield from rt.policy.release(admission)
+        rt.end_call(call)
+        raise
     if result.parser is not None:
         return _stream(rt, call, inbound, result, admission, deadline)  # translate (streams)
     return (yield from _complete(rt, call, inbound, result, admission))  # translate + account

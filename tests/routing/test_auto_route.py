@@ -70,3 +70,21 @@ def test_a_user_classifier_replaces_the_default() -> None:
         and call.attempts[-1].deployment == "strong"
         and call.decision_reason == "policy: VIP tenant"
     )
+
+
+def test_a_failing_classifier_surfaces_and_the_call_is_still_closed() -> None:
+    def broken(body: Mapping[str, Any], tiers: int) -> ComplexityDecision:
+        raise RuntimeError("classifier exploded")
+
+    gateway = Gateway(CONFIG, classifier=broken)
+    client = gateway.wrap(openai.OpenAI(api_key="k", base_url="http://127.0.0.1:9/v1"))
+    try:
+        client.chat.completions.create(model="auto", messages=[{"role": "user", "content": "hi"}])
+    except RuntimeError as err:  # current SDKs let it through as it is
+        assert "classifier exploded" in str(err)
+    except openai.APIConnectionError as err:  # older SDKs wrap what their transport raised
+        assert isinstance(err.__cause__, RuntimeError)
+    else:
+        raise AssertionError("the classifier's error must reach the application")
+    call = gateway.runtime.recent[-1]
+    assert call.error_type == "RuntimeError" and call.ended is not None
