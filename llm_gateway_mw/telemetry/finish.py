@@ -16,6 +16,7 @@ from opentelemetry.trace import Span, Status, StatusCode
 
 from ..records import AttemptRecord, CallRecord
 from . import names as n
+from .attributes import put_present
 from .content import content_attributes
 from .instruments import Instruments
 from .settings import TelemetrySettings, resolve_capture
@@ -141,18 +142,15 @@ class Finisher:
 
     def _call_span(self, call: CallRecord, span: Span, request: Any, response: Any) -> None:
         attributes: dict[str, Any] = {n.CACHE_HIT: call.cache_hit}
-        if call.route:
-            attributes[n.ROUTE] = call.route
-        if call.strategy:
-            attributes[n.STRATEGY] = call.strategy
-        if call.decision_reason:
-            attributes[n.DECISION_REASON] = call.decision_reason
-        if call.cost_usd is not None:
-            attributes[n.COST_USD] = call.cost_usd
-        if call.rate_limit_remaining is not None:
-            attributes[n.RATE_LIMIT_REMAINING] = call.rate_limit_remaining
-        if call.budget_remaining_usd is not None:
-            attributes[n.BUDGET_REMAINING_USD] = call.budget_remaining_usd
+        put_present(
+            attributes,
+            (n.ROUTE, call.route),
+            (n.STRATEGY, call.strategy),
+            (n.DECISION_REASON, call.decision_reason),
+            (n.COST_USD, call.cost_usd),
+            (n.RATE_LIMIT_REMAINING, call.rate_limit_remaining),
+            (n.BUDGET_REMAINING_USD, call.budget_remaining_usd),
+        )
         if call.storage_degraded:
             attributes[n.STORAGE_DEGRADED] = True
         caller = call.caller

@@ -23,6 +23,7 @@ from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapProp
 
 from ..records import AttemptRecord, CallRecord
 from . import names as n
+from .attributes import put_present
 from .finish import Finisher
 from .instruments import Instruments
 from .settings import TelemetrySettings
@@ -193,24 +194,18 @@ class Telemetry:
         if attempt.fallback_from:
             attributes[n.FALLBACK_FROM] = attempt.fallback_from
         p = call.params
-        if p.temperature is not None:
-            attributes[n.REQUEST_TEMPERATURE] = p.temperature
-        if p.top_p is not None:
-            attributes[n.REQUEST_TOP_P] = p.top_p
-        if p.top_k is not None:
-            attributes[n.REQUEST_TOP_K] = p.top_k
-        if p.max_tokens is not None:
-            attributes[n.REQUEST_MAX_TOKENS] = p.max_tokens
-        if p.stop:
-            attributes[n.REQUEST_STOP_SEQUENCES] = p.stop
-        if p.seed is not None:
-            attributes[n.REQUEST_SEED] = p.seed
-        if p.choice_count is not None and p.choice_count != 1:
-            attributes[n.REQUEST_CHOICE_COUNT] = p.choice_count
-        if p.frequency_penalty is not None:
-            attributes[n.REQUEST_FREQUENCY_PENALTY] = p.frequency_penalty
-        if p.presence_penalty is not None:
-            attributes[n.REQUEST_PRESENCE_PENALTY] = p.presence_penalty
+        put_present(
+            attributes,
+            (n.REQUEST_TEMPERATURE, p.temperature),
+            (n.REQUEST_TOP_P, p.top_p),
+            (n.REQUEST_TOP_K, p.top_k),
+            (n.REQUEST_MAX_TOKENS, p.max_tokens),
+            (n.REQUEST_STOP_SEQUENCES, p.stop),
+            (n.REQUEST_SEED, p.seed),
+            (n.REQUEST_CHOICE_COUNT, p.choice_count if p.choice_count != 1 else None),
+            (n.REQUEST_FREQUENCY_PENALTY, p.frequency_penalty),
+            (n.REQUEST_PRESENCE_PENALTY, p.presence_penalty),
+        )
         if call.stream:
             attributes[n.REQUEST_STREAM] = True
         attempt.span = tracer.start_span(
