@@ -6,25 +6,29 @@ the sync and async clients share every decision made here.
 
 from __future__ import annotations
 
-import json
 import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from .dialects.errors import error_message_from_body
 from .dialects.sse import SSEEvent, SSEParser
+from .dialects.wire_usage import UNREADABLE, tail_usage
 from .effects import CloseStream, Failure, ReadChunk, Send, Sleep, UpstreamReply
 from .errors import GatewayRefusal, NoHealthyDeployment
+from .inbound import loads_json
 from .records import AttemptRecord, CallRecord
 from .routing.retry import backoff_delay, judge, server_wait_hint
 from .translate import request_for
 
 if TYPE_CHECKING:
+    from .dialects import Dialect
     from .drivers import CoreGen
     from .inbound import Inbound
     from .providers.deployment import Deployment
+    from .routing.health import DeploymentHealth
     from .routing.plan import Plan
     from .runtime import Binding, Runtime
+    from .usage import Usage
 
 __all__ = ["AttemptResult", "attempt_plan"]
 
@@ -46,6 +50,7 @@ class AttemptResult:
     parsed: dict[str, Any] | None = None
     parser: SSEParser | None = None
     first_events: list[SSEEvent] | None = None
+    usage: Usage | None = None  # read from the body's tail when ``parsed`` was skipped
 
 
 class AllAttemptsFailed(Exception):
@@ -91,7 +96,7 @@ def attempt_plan(
                     continue
                 try:
                     outcome = yield from _try_deployment(
-                        rt, binding, call, inbound, deployment, deadline, group.fallback_from
+                        rt, binding, call, inbound, deployment, health, deadline, group.fallback_from
                     )
                 except GatewayRefusal as refusal:
                     # This deployment cannot take the request as asked (e.g. an untranslatable parameter):
@@ -137,26 +142,28 @@ def _try_deployment(
     call: CallRecord,
     inbound: Inbound,
     deployment: Deployment,
+    health: DeploymentHealth,
     deadline: float,
     fallback_from: str | None,
 ) -> CoreGen[AttemptResult | tuple[Any, ...]]:
     """Up to ``retry.attempts`` tries on one deployment: the result, or (reply, why, fail_over, ctx)."""
     config = rt.config.retry
-    target = deployment.target_dialect(inbound.dialect)
+    passthrough = deployment.passthrough
     body = (
         inbound.body
-        if deployment.passthrough
+        if passthrough
         else request_for(
             inbound.body,
             source=inbound.dialect,
-            target=target,
+            target=deployment.target_dialect(inbound.dialect),
             model=deployment.upstream_model,
             operation=inbound.operation,
             default_max_tokens=rt.default_max_tokens(deployment),
             drop_unsupported=rt.drop_unsupported(deployment),
         )
     )
-    health = rt.health(deployment)
+    # A same-dialect reply goes back to the SDK as it came: only its usage is read on this path.
+    unchanged = inbound.dialect if deployment.target_dialect(inbound.dialect) == inbound.dialect else None
     reply: UpstreamReply | None = None
     why = ""
     for retry_number in range(config.attempts):
@@ -164,14 +171,14 @@ def _try_deployment(
         if remaining <= 0:
             return reply, "the call's deadline passed", False, False
         timeout = remaining if inbound.timeout is None else min(inbound.timeout, remaining)
-        request = deployment.build_request(inbound, body if deployment.passthrough else dict(body), timeout)
+        request = deployment.build_request(inbound, body if passthrough else dict(body), timeout)
         attempt = rt.new_attempt(call, deployment, fallback_from)
-        if rt.config.telemetry.propagate_traceparent:
+        if rt.propagate_traceparent:
             rt.inject_traceparent(attempt, request)
         health.in_flight += 1
         try:
             reply = yield Send(rt.upstream_for(deployment, binding), request)
-            result = yield from _read_reply(deployment, attempt, reply, inbound.stream)
+            result = yield from _read_reply(deployment, attempt, reply, inbound.stream, unchanged)
         finally:
             health.in_flight -= 1
         if isinstance(result, AttemptResult):
@@ -203,16 +210,28 @@ def _try_deployment(
 
 
 def _read_reply(
-    deployment: Deployment, attempt: AttemptRecord, reply: UpstreamReply, stream: bool
+    deployment: Deployment,
+    attempt: AttemptRecord,
+    reply: UpstreamReply,
+    stream: bool,
+    unchanged: Dialect | None = None,
 ) -> CoreGen[AttemptResult | tuple[str, int, str | None]]:
-    """Judge one reply: a usable answer, or (why, status, failure kind)."""
+    """Judge one reply: a usable answer, or (why, status, failure kind).
+
+    ``unchanged``: the reply's dialect when it goes back to the caller as it is; then only its
+    usage is decoded (``tail_usage``), unless the body's shape calls for the full parse.
+    """
     if reply.failure is not None:
         return f"{reply.failure.kind} error: {reply.failure.detail}", reply.status, reply.failure.kind
     if reply.status >= 400:
         return f"HTTP {reply.status}: {error_message_from_body(reply.body)}", reply.status, None
     if not stream or reply.stream is None:
+        if unchanged is not None:
+            usage = tail_usage(reply.body, unchanged)
+            if usage is not UNREADABLE:
+                return AttemptResult(deployment, attempt, reply, usage=usage)
         try:
-            parsed = json.loads(reply.body)
+            parsed = loads_json(reply.body)
         except ValueError:
             return "the upstream answered 200 with a body that is not JSON", 502, None
         if not isinstance(parsed, dict):

@@ -13,9 +13,10 @@ from typing import TYPE_CHECKING, Any
 
 from .attempts import AllAttemptsFailed, AttemptResult, attempt_plan
 from .context import current_call_context
+from .dialects.wire_usage import usage_of
 from .errors import GatewayRefusal, UnknownModelError
 from .inbound import Inbound, params_of
-from .records import CallRecord, RequestParams
+from .records import CallRecord, PendingReply, RequestParams
 from .relay import StreamRelay
 from .translate import (
     passthrough_markers,
@@ -53,7 +54,8 @@ class Outcome:
 def handle_call(rt: Runtime, binding: Binding, inbound: Inbound) -> CoreGen[Outcome]:
     """Run one managed call through every stage."""
     call = _identify(rt, inbound)
-    rt.telemetry.start_call(call)
+    if rt.telemetry_on:
+        rt.telemetry.start_call(call)
     admission: Admission | None = None
     try:
         plan = rt.plan(binding, inbound, call)  # route
@@ -85,32 +87,39 @@ def handle_call(rt: Runtime, binding: Binding, inbound: Inbound) -> CoreGen[Outc
 
 def _identify(rt: Runtime, inbound: Inbound) -> CallRecord:
     context = current_call_context()
-    return CallRecord(
-        request_id=context.request_id or rt.new_request_id(),
-        operation="embeddings" if inbound.operation == "embeddings" else "chat",  # GenAI operation names
-        requested_model=inbound.model,
-        inbound_dialect=inbound.dialect,
-        stream=inbound.stream,
-        params=params_of(inbound.body) if rt.telemetry_on else _NO_PARAMS,
-        caller=context.caller,
-        started=time.perf_counter(),
-        http_route=context.http_route,
-        request_body=inbound.body,
+    call = CallRecord(
+        context.request_id or rt.new_request_id(),
+        "embeddings" if inbound.operation == "embeddings" else "chat",  # GenAI operation names
+        inbound.model,
+        inbound.dialect,
+        inbound.stream,
+        params_of(inbound.body) if rt.telemetry_on else _NO_PARAMS,
+        context.caller,
+        time.perf_counter(),
     )
+    call.http_route = context.http_route
+    call.request_body = inbound.body
+    return call
 
 
 def _complete(
     rt: Runtime, call: CallRecord, inbound: Inbound, result: AttemptResult, admission: Admission | None
 ) -> CoreGen[Outcome]:
     deployment, attempt, parsed = result.deployment, result.attempt, result.parsed
-    assert parsed is not None
     source = deployment.target_dialect(inbound.dialect)
-    summary = summarize_reply(parsed, source)
     body = result.reply.body
-    if source != inbound.dialect:
-        body = translate_reply(parsed, source=source, target=inbound.dialect, model=inbound.model)
-    rt.succeed_attempt(call, attempt, deployment, summary)
-    call.response_body = parsed
+    if parsed is None or source == inbound.dialect:
+        # The body goes back unchanged: only its usage is read now; id, model and finish reasons
+        # when someone asks (telemetry, on its worker).
+        attempt.usage = result.usage if parsed is None else usage_of(parsed, source)
+        attempt.pending = PendingReply(body if parsed is None else parsed, source)
+        rt.succeed_attempt(call, attempt, deployment, None)
+        call.response_body = body if parsed is None else parsed
+    else:
+        if source != inbound.dialect:
+            body = translate_reply(parsed, source=source, target=inbound.dialect, model=inbound.model)
+        rt.succeed_attempt(call, attempt, deployment, summarize_reply(parsed, source))
+        call.response_body = parsed
     if rt.policy_active:
         yield from rt.policy.settle(admission, call)  # account
         yield from rt.policy.cache_store(call, inbound, body)
@@ -236,10 +245,10 @@ def _failed(rt: Runtime, call: CallRecord, inbound: Inbound, failed: AllAttempts
 def _reply_headers(rt: Runtime, call: CallRecord, upstream: list[tuple[str, str]]) -> list[tuple[str, str]]:
     headers = list(upstream)
     headers.append(("x-llm-gateway-request-id", call.request_id))
-    final = call.final_attempt
-    if final is not None:
-        headers.append(("x-llm-gateway-deployment", final.deployment))
-        headers.append(("x-llm-gateway-attempts", str(len(call.attempts))))
+    attempts = call.attempts
+    if attempts:
+        headers.append(("x-llm-gateway-deployment", attempts[-1].deployment))
+        headers.append(("x-llm-gateway-attempts", str(len(attempts))))
     if call.cost_usd is not None:
         headers.append(("x-llm-gateway-cost-usd", f"{call.cost_usd:.8f}"))
     headers.append(("x-llm-gateway-cache", "hit" if call.cache_hit else "miss"))

@@ -12,7 +12,7 @@ from typing import Any
 from .dialects import Dialect
 from .usage import Usage
 
-__all__ = ["AttemptRecord", "CallRecord", "Caller", "RequestParams"]
+__all__ = ["AttemptRecord", "CallRecord", "Caller", "PendingReply", "RequestParams"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,9 +46,43 @@ class RequestParams:
     presence_penalty: float | None = None
 
 
+class PendingReply:
+    """A reply body handed back unchanged: its id, model and finish reasons are read only when asked.
+
+    The hot path reads just the usage of a same-dialect reply; telemetry (on its worker thread)
+    or the status page reads the rest, and only then is the whole body parsed.
+    """
+
+    __slots__ = ("body", "dialect")
+
+    def __init__(self, body: bytes | dict[str, Any], dialect: Dialect) -> None:
+        self.body = body  # as received, or already parsed
+        self.dialect = dialect
+
+    def facts(self) -> tuple[str | None, str | None, list[str]]:
+        """(response id, response model, finish reasons); empty when the body is not a JSON object."""
+        from .inbound import loads_json
+        from .translate import summarize_reply
+
+        parsed = self.body
+        if not isinstance(parsed, dict):
+            try:
+                parsed = loads_json(parsed)
+            except ValueError:
+                return None, None, []
+            if not isinstance(parsed, dict):
+                return None, None, []
+        summary = summarize_reply(parsed, self.dialect)
+        return summary.response_id, summary.response_model, summary.finish_reasons
+
+
 @dataclass(slots=True)
 class AttemptRecord:
-    """One physical request to one deployment."""
+    """One physical request to one deployment.
+
+    ``response_id``, ``response_model`` and ``finish_reasons`` are filled from ``pending``
+    on first read when the reply was not parsed on the request path.
+    """
 
     number: int
     deployment: str
@@ -65,11 +99,50 @@ class AttemptRecord:
     status: int | None = None
     error_type: str | None = None
     error_message: str | None = None
-    response_id: str | None = None
-    response_model: str | None = None
-    finish_reasons: list[str] = field(default_factory=list)
     usage: Usage | None = None
     span: Any = None
+    pending: PendingReply | None = None
+    _response_id: str | None = None
+    _response_model: str | None = None
+    _finish_reasons: list[str] | None = None
+
+    def _resolve(self) -> None:
+        pending = self.pending
+        if pending is not None:
+            self._response_id, self._response_model, self._finish_reasons = pending.facts()
+            self.pending = None  # cleared last: a concurrent reader at worst parses twice
+
+    @property
+    def response_id(self) -> str | None:
+        if self.pending is not None:
+            self._resolve()
+        return self._response_id
+
+    @response_id.setter
+    def response_id(self, value: str | None) -> None:
+        self._response_id = value
+
+    @property
+    def response_model(self) -> str | None:
+        if self.pending is not None:
+            self._resolve()
+        return self._response_model
+
+    @response_model.setter
+    def response_model(self, value: str | None) -> None:
+        self._response_model = value
+
+    @property
+    def finish_reasons(self) -> list[str]:
+        if self.pending is not None:
+            self._resolve()
+        if self._finish_reasons is None:
+            self._finish_reasons = []
+        return self._finish_reasons
+
+    @finish_reasons.setter
+    def finish_reasons(self, value: list[str]) -> None:
+        self._finish_reasons = value
 
 
 @dataclass(slots=True)

@@ -21,6 +21,7 @@ from .dialects import Dialect
 from .effects import Upstream, UpstreamRequest
 from .errors import UnknownModelError
 from .policy.admission import Policy
+from .policy.pricing import Price, cost_usd
 from .providers.deployment import Deployment, passthrough_deployment
 from .records import AttemptRecord, CallRecord
 from .routing.health import DeploymentHealth
@@ -70,6 +71,7 @@ class Runtime:
         self.config = config
         self.telemetry = telemetry
         self.telemetry_on = config.telemetry.enabled
+        self.propagate_traceparent = config.telemetry.propagate_traceparent
         self.policy = policy or Policy()
         self.policy_active = type(self.policy) is not Policy
         self.rng = random.Random(seed)
@@ -80,8 +82,9 @@ class Runtime:
             self.deployments.setdefault(model.name, []).append(deployment)
         self._health: dict[str, DeploymentHealth] = {}
         self._upstreams: dict[tuple[str, str], Upstream] = {}
-        self._passthrough: dict[tuple[str, str], Deployment] = {}
+        self._passthrough: dict[tuple[str, str], tuple[Deployment, Plan | None]] = {}
         self._info: dict[str, ModelInfo | None] = {}
+        self._prices: dict[str, Price | None] = {}
         self.recent: deque[CallRecord] = deque(maxlen=200)
         self._id_prefix = os.urandom(4).hex()
         self._id_counter = 0
@@ -105,30 +108,35 @@ class Runtime:
         elif self.config.strict or binding.strict or binding.passthrough is None:
             raise UnknownModelError(model, self.config.model_names())
         else:
-            plan = Plan(
-                groups=[PlanGroup(model, [self._passthrough_for(binding, model)])], reason="passthrough"
-            )
-            chain = self.config.fallbacks.get(model, self.config.fallbacks.get("*", ()))
-            for name in chain:
-                plan.groups.append(
-                    PlanGroup(
-                        name,
-                        self.order(self.deployments[name], self.config.routing.strategy),
-                        fallback_from=model,
-                    )
-                )
+            plan = self._passthrough_plan(binding, model)
         call.route = plan.route or model
         call.strategy, call.decision_reason = plan.strategy, plan.reason
         return plan
 
-    def _passthrough_for(self, binding: Binding, model: str) -> Deployment:
+    def _passthrough_plan(self, binding: Binding, model: str) -> Plan:
+        """The client's own upstream, then the model's fallback chain (ordered afresh each call)."""
         key = (binding.base_url, model)
-        deployment = self._passthrough.get(key)
-        if deployment is None:
-            deployment = passthrough_deployment(model, binding.dialect, binding.base_url)
-            if len(self._passthrough) < 1000:
-                self._passthrough[key] = deployment
-        return deployment
+        cached = self._passthrough.get(key)
+        if cached is not None and cached[1] is not None:
+            return cached[1]  # no fallback chain: the plan never changes, so it is built once
+        deployment = (
+            cached[0]
+            if cached is not None
+            else passthrough_deployment(model, binding.dialect, binding.base_url)
+        )
+        plan = Plan(groups=[PlanGroup(model, [deployment])], reason="passthrough")
+        chain = self.config.fallbacks.get(model, self.config.fallbacks.get("*", ()))
+        for name in chain:
+            plan.groups.append(
+                PlanGroup(
+                    name,
+                    self.order(self.deployments[name], self.config.routing.strategy),
+                    fallback_from=model,
+                )
+            )
+        if cached is None and len(self._passthrough) < 1000:
+            self._passthrough[key] = (deployment, None if chain else plan)
+        return plan
 
     def upstream_for(self, deployment: Deployment, binding: Binding) -> Upstream:
         if deployment.passthrough:
@@ -157,16 +165,24 @@ class Runtime:
             self._info[deployment.id] = PriceTable.bundled().lookup(deployment.upstream_model)
         return self._info[deployment.id]
 
-    def price(self, deployment: Deployment) -> Any:
+    def price(self, deployment: Deployment) -> Price | None:
+        """The deployment's price: its ``price`` in config, else the bundled table's (looked up once)."""
+        try:
+            return self._prices[deployment.id]
+        except KeyError:
+            pass
+        price: Price | None
         if deployment.model is not None and deployment.model.price is not None:
-            from .policy.pricing import Price
-
             p = deployment.model.price
-            return Price(
+            price = Price(
                 input=p.input, output=p.output, cached_input=p.cached_input, cache_write=p.cache_write
             )
-        info = self.model_info(deployment)
-        return info.price if info is not None else None
+        else:
+            info = self.model_info(deployment)
+            price = info.price if info is not None else None
+        if len(self._prices) < 10_000:  # passthrough deployments are per model name: bound the cache
+            self._prices[deployment.id] = price
+        return price
 
     def unit_price(self, deployment: Deployment) -> float | None:
         price = self.price(deployment)
@@ -213,19 +229,20 @@ class Runtime:
     ) -> AttemptRecord:
         address, port = deployment.server
         attempt = AttemptRecord(
-            number=len(call.attempts) + 1,
-            deployment=deployment.name,
-            provider=deployment.provider_name,
-            provider_kind=deployment.provider_kind,
-            upstream_model=deployment.upstream_model,
-            operation=call.operation,
-            server_address=address,
-            server_port=port,
-            fallback_from=fallback_from,
-            started=time.perf_counter(),
+            len(call.attempts) + 1,
+            deployment.name,
+            deployment.provider_name,
+            deployment.provider_kind,
+            deployment.upstream_model,
+            call.operation,
+            address,
+            port,
+            fallback_from,
+            time.perf_counter(),
         )
         call.attempts.append(attempt)
-        self.telemetry.start_attempt(call, attempt)
+        if self.telemetry_on:
+            self.telemetry.start_attempt(call, attempt)
         return attempt
 
     def inject_traceparent(self, attempt: AttemptRecord, request: UpstreamRequest) -> None:
@@ -260,18 +277,21 @@ class Runtime:
         self.telemetry.end_attempt(call, attempt)
 
     def succeed_attempt(
-        self, call: CallRecord, attempt: AttemptRecord, deployment: Deployment, summary: Summary
+        self, call: CallRecord, attempt: AttemptRecord, deployment: Deployment, summary: Summary | None
     ) -> None:
+        """Record a success; ``summary`` None: ``attempt.usage`` and ``attempt.pending`` are already set."""
         attempt.ended = time.perf_counter()
         attempt.status = 200
-        attempt.usage = summary.usage
-        attempt.response_id = summary.response_id
-        attempt.response_model = summary.response_model
-        attempt.finish_reasons = summary.finish_reasons
+        if summary is not None:
+            attempt.usage = summary.usage
+            attempt.response_id = summary.response_id
+            attempt.response_model = summary.response_model
+            attempt.finish_reasons = summary.finish_reasons
         latency = (attempt.first_chunk_at or attempt.ended) - attempt.started
         self.health(deployment).record_success(latency)
-        self._account_cost(call, deployment, summary.usage)
-        self.telemetry.end_attempt(call, attempt)
+        self._account_cost(call, deployment, attempt.usage)
+        if self.telemetry_on:
+            self.telemetry.end_attempt(call, attempt)
 
     def cut_attempt(
         self, call: CallRecord, attempt: AttemptRecord, deployment: Deployment, summary: Summary, why: str
@@ -291,11 +311,11 @@ class Runtime:
         self.telemetry.end_attempt(call, attempt)
 
     def _account_cost(self, call: CallRecord, deployment: Deployment, usage: Usage | None) -> None:
-        price = self.price(deployment)
-        if usage is None or price is None:
+        if usage is None:
             return
-        from .policy.pricing import cost_usd
-
+        price = self._prices.get(deployment.id) or self.price(deployment)
+        if price is None:
+            return
         call.cost_usd = (call.cost_usd or 0.0) + cost_usd(usage, price)
 
     def end_call(self, call: CallRecord) -> None:
@@ -303,6 +323,7 @@ class Runtime:
         tally = current_call_context().tally  # the web request's usage, when a middleware counts it
         if tally is not None:
             tally.add(call)
-        self.telemetry.end_call(call)
+        if self.telemetry_on:
+            self.telemetry.end_call(call)
         call.request_body = call.response_body = None  # content never outlives the call (status page, memory)
         self.recent.append(call)

@@ -30,28 +30,23 @@ if TYPE_CHECKING:
 __all__ = ["transport_classes"]
 
 
-def _read_timeout(request: Any) -> float | None:
-    timeout = request.extensions.get("timeout")
-    if isinstance(timeout, dict):
-        value = timeout.get("read")
-        return float(value) if isinstance(value, (int, float)) else None
-    return None
-
-
 def _inbound(binding: Binding, request: Any, operation: str, raw: bytes) -> Inbound:
     body, model, stream = parse_body(raw)
+    timeout = request.extensions.get("timeout")
+    read = timeout.get("read") if type(timeout) is dict else None  # the SDK's per-request timeout
+    # url "": formatting an httpx URL costs ~2 µs and a passthrough never needs it (Inbound.full_url()).
     return Inbound(
-        dialect=binding.dialect,
-        operation=operation,
-        method=request.method,
-        url=str(request.url),
-        headers=request.headers,
-        raw_body=raw,
-        body=body,
-        model=model,
-        stream=stream,
-        timeout=_read_timeout(request),
-        raw_request=request,
+        binding.dialect,
+        operation,
+        request.method,
+        "",
+        request.headers,
+        raw,
+        body,
+        model,
+        stream,
+        float(read) if isinstance(read, (int, float)) else None,
+        request,
     )
 
 
@@ -60,12 +55,28 @@ def _refusal_response(module: ModuleType, binding: Binding, refusal: GatewayRefu
     return module.Response(refusal.status, headers=headers, content=refusal_body(refusal, binding.dialect))
 
 
+_ENCODED_NAMES: dict[str, tuple[bytes, bytes]] = {}
+
+
+def _encoded_name(name: str) -> tuple[bytes, bytes]:
+    """(raw, lowered) bytes of a header name, as httpx keeps them; the gateway's few names are cached."""
+    encoded = _ENCODED_NAMES.get(name)
+    if encoded is None:
+        encoded = (name.encode("latin-1"), name.lower().encode("latin-1"))
+        if len(_ENCODED_NAMES) < 256:
+            _ENCODED_NAMES[name] = encoded
+    return encoded
+
+
 def _response(module: ModuleType, outcome: Outcome) -> Any:
     native = outcome.native
     if native is not None:
         raw = getattr(native.headers, "_list", None)
         if isinstance(raw, list):  # append without re-normalising the whole header list per header
-            raw.extend((k.encode(), k.lower().encode(), v.encode("latin-1")) for k, v in outcome.headers)
+            names = _ENCODED_NAMES
+            for name, value in outcome.headers:
+                raw_name, lower_name = names.get(name) or _encoded_name(name)
+                raw.append((raw_name, lower_name, value.encode("latin-1")))
         else:
             for key, value in outcome.headers:
                 native.headers[key] = value

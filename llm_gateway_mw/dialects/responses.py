@@ -148,11 +148,11 @@ def finish_reasons_openai(body: Mapping[str, Any]) -> list[str]:
         return [
             c["finish_reason"]
             for c in choices
-            if isinstance(c, Mapping) and isinstance(c.get("finish_reason"), str)
+            if isinstance(c, dict) and isinstance(c.get("finish_reason"), str)
         ]
     if body.get("object") == "response":
         details = body.get("incomplete_details")
-        reason = details.get("reason") if isinstance(details, Mapping) else None
+        reason = details.get("reason") if isinstance(details, dict) else None
         status = body.get("status")
         if isinstance(reason, str):
             return [reason]
@@ -165,5 +165,5 @@ def finish_reasons_anthropic(body: Mapping[str, Any]) -> list[str]:
     reason = body.get("stop_reason")
     if reason is None:
         delta = body.get("delta")
-        reason = delta.get("stop_reason") if isinstance(delta, Mapping) else None
+        reason = delta.get("stop_reason") if isinstance(delta, dict) else None
     return [reason] if isinstance(reason, str) else []

@@ -7,18 +7,23 @@ so the conversions add or subtract those.
 
 from __future__ import annotations
 
+import json
+import json.scanner
 from collections.abc import Mapping
 from typing import Any
 
 from ..usage import Usage
 
 __all__ = [
+    "UNREADABLE",
     "anthropic_usage_payload",
     "openai_usage_payload",
+    "tail_usage",
     "usage_from_anthropic",
     "usage_from_anthropic_usage",
     "usage_from_openai",
     "usage_from_openai_usage",
+    "usage_of",
 ]
 
 
@@ -28,18 +33,22 @@ def _count(value: object) -> int:
 
 def _detail(usage: Mapping[str, Any], section: str, key: str) -> int:
     details = usage.get(section)
-    return _count(details.get(key)) if isinstance(details, Mapping) else 0
+    return _count(details.get(key)) if isinstance(details, dict) else 0
 
 
 def usage_from_openai_usage(usage: Mapping[str, Any]) -> Usage:
     """Read an OpenAI usage object: Chat Completions, Responses API or embeddings shape."""
     if "prompt_tokens" in usage:  # chat completions, embeddings (no completion_tokens)
-        return Usage(
-            input_tokens=_count(usage.get("prompt_tokens")),
-            output_tokens=_count(usage.get("completion_tokens")),
-            cache_read_tokens=_detail(usage, "prompt_tokens_details", "cached_tokens"),
-            cache_write_tokens=_detail(usage, "prompt_tokens_details", "cache_write_tokens"),
-            reasoning_tokens=_detail(usage, "completion_tokens_details", "reasoning_tokens"),
+        prompt = usage.get("prompt_tokens_details")
+        completion = usage.get("completion_tokens_details")
+        inputs = usage.get("prompt_tokens")
+        outputs = usage.get("completion_tokens")
+        return Usage(  # counts inline (type(x) is int also rules out bools): this runs on every call
+            inputs if type(inputs) is int and inputs > 0 else 0,
+            outputs if type(outputs) is int and outputs > 0 else 0,
+            _count(prompt.get("cached_tokens")) if type(prompt) is dict else 0,
+            _count(prompt.get("cache_write_tokens")) if type(prompt) is dict else 0,
+            _count(completion.get("reasoning_tokens")) if type(completion) is dict else 0,
         )
     return Usage(  # Responses API
         input_tokens=_count(usage.get("input_tokens")),
@@ -54,9 +63,14 @@ def usage_from_openai(body: Mapping[str, Any]) -> Usage | None:
     usage = body.get("usage")
     if usage is None:
         response = body.get("response")
-        if isinstance(response, Mapping):
+        if isinstance(response, dict):
             usage = response.get("usage")
-    return usage_from_openai_usage(usage) if isinstance(usage, Mapping) else None
+    return usage_from_openai_usage(usage) if isinstance(usage, dict) else None
+
+
+def usage_of(body: Mapping[str, Any], dialect: str) -> Usage | None:
+    """The usage of a whole reply body in ``dialect``."""
+    return usage_from_anthropic(body) if dialect == "anthropic" else usage_from_openai(body)
 
 
 def usage_from_anthropic_usage(usage: Mapping[str, Any]) -> Usage:
@@ -77,9 +91,9 @@ def usage_from_anthropic(body: Mapping[str, Any]) -> Usage | None:
     usage = body.get("usage")
     if usage is None:
         message = body.get("message")
-        if isinstance(message, Mapping):
+        if isinstance(message, dict):
             usage = message.get("usage")
-    return usage_from_anthropic_usage(usage) if isinstance(usage, Mapping) else None
+    return usage_from_anthropic_usage(usage) if isinstance(usage, dict) else None
 
 
 def openai_usage_payload(usage: Usage) -> dict[str, Any]:
@@ -107,3 +121,42 @@ def anthropic_usage_payload(usage: Usage) -> dict[str, Any]:
     if usage.reasoning_tokens:
         payload["output_tokens_details"] = {"thinking_tokens": usage.reasoning_tokens}
     return payload
+
+
+UNREADABLE: Any = object()
+"""``tail_usage``'s answer when the body must be parsed whole instead."""
+
+_USAGE_KEY = b'"usage":'
+_scan_once = json.scanner.make_scanner(json.JSONDecoder())  # type: ignore[arg-type]
+
+
+def tail_usage(body: bytes, dialect: str) -> Usage | None:
+    """The usage of a reply body's top-level ``usage`` key, found from the end, parsing little else.
+
+    For replies handed back to the SDK unchanged, where only the usage is needed on the hot
+    path. An unescaped ``"usage":`` can only be an object key (inside JSON strings quotes are
+    escaped); it belongs to the top-level object exactly when what follows its value (more
+    keys, as OpenAI sends ``service_tier`` and ``system_fingerprint``) is closed by the body's
+    final brace. Anything else (no such key, a nested one, a body that is not a ``{...}``
+    object, whitespace the fast path does not expect, bad JSON there) returns ``UNREADABLE``:
+    parse the whole body then. A body broken before the key is not detected here; the SDK
+    reports it.
+    """
+    at = body.rfind(_USAGE_KEY)
+    if at <= 0 or body[0] != 0x7B:  # 0x7B: "{"
+        return UNREADABLE  # type: ignore[no-any-return]
+    try:
+        text = body[at + 8 :].decode()
+        usage, stop = _scan_once(text, 1 if text[0] == " " else 0)
+        rest = text[stop:].rstrip()
+        if rest != "}":  # more keys follow: they and the final brace must close one object
+            if rest[0] != ",":
+                return UNREADABLE  # type: ignore[no-any-return]
+            tail = "{" + rest[1:]
+            if _scan_once(tail, 0)[1] != len(tail):  # "usage" sat in a nested object
+                return UNREADABLE  # type: ignore[no-any-return]
+    except (ValueError, StopIteration, IndexError):
+        return UNREADABLE  # type: ignore[no-any-return]
+    if type(usage) is not dict:
+        return UNREADABLE  # type: ignore[no-any-return]
+    return usage_from_anthropic_usage(usage) if dialect == "anthropic" else usage_from_openai_usage(usage)

@@ -125,7 +125,7 @@ class Deployment:
         if self.passthrough:
             return UpstreamRequest(
                 inbound.method,
-                inbound.url,
+                inbound.url,  # may be "": the raw request carries the URL
                 inbound.headers,  # unread: the SDK's own request object goes out as it is
                 inbound.raw_body,
                 inbound.stream,

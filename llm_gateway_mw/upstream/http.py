@@ -93,18 +93,18 @@ class HttpUpstream:
         """
         t = request.timeout
         timeout = {"connect": t, "read": t, "write": t, "pool": t}
+        raw = request.raw
+        if raw is not None:  # the SDK's own request: only the deadline changes
+            raw.extensions = {**raw.extensions, "timeout": timeout}
+            return raw, (client._transport_for_url(raw.url) if _is_plain(client) else None)
         if _is_plain(client):
-            raw = request.raw
-            if raw is None:
-                raw = self.module.Request(
-                    request.method,
-                    request.url,
-                    headers=request.headers,
-                    content=request.body,
-                    extensions={"timeout": timeout},
-                )
-            else:
-                raw.extensions = {**raw.extensions, "timeout": timeout}
+            raw = self.module.Request(
+                request.method,
+                request.url,
+                headers=request.headers,
+                content=request.body,
+                extensions={"timeout": timeout},
+            )
             return raw, client._transport_for_url(raw.url)
         built = client.build_request(
             request.method,
@@ -116,7 +116,7 @@ class HttpUpstream:
         return built, None
 
     def send_sync(self, request: UpstreamRequest) -> UpstreamReply:
-        client = self._client_sync()
+        client = self.sync_client or self._client_sync()
         try:
             raw, transport = self._prepare(client, request)
             if transport is not None:

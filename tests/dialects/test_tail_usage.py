@@ -1,0 +1,108 @@
+"""The hot path's cheap reads: usage from a reply's tail, JSON without the sniffing, lazy reply facts."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from llm_gateway_mw.dialects.wire_usage import UNREADABLE, tail_usage, usage_of
+from llm_gateway_mw.inbound import loads_json
+from llm_gateway_mw.records import AttemptRecord, PendingReply
+from llm_gateway_mw.usage import Usage
+
+OPENAI_REPLY = {
+    "id": "chatcmpl-1",
+    "object": "chat.completion",
+    "model": "gpt-4o-2024-08-06",
+    "choices": [
+        {
+            "index": 0,
+            "message": {"role": "assistant", "content": 'a "usage": {"prompt_tokens": 99}'},
+            "finish_reason": "stop",
+        }
+    ],
+    "usage": {
+        "prompt_tokens": 30,
+        "completion_tokens": 7,
+        "total_tokens": 37,
+        "prompt_tokens_details": {"cached_tokens": 10},
+        "completion_tokens_details": {"reasoning_tokens": 2},
+    },
+    "service_tier": "default",
+    "system_fingerprint": "fp_1",
+}
+ANTHROPIC_REPLY = {
+    "id": "msg_1",
+    "type": "message",
+    "model": "claude-sonnet-4-5",
+    "content": [{"type": "text", "text": "hi"}],
+    "stop_reason": "end_turn",
+    "usage": {"input_tokens": 5, "output_tokens": 3, "cache_read_input_tokens": 4},
+}
+
+
+@pytest.mark.parametrize("separators", [(",", ":"), (", ", ": ")])
+@pytest.mark.parametrize(("reply", "dialect"), [(OPENAI_REPLY, "openai"), (ANTHROPIC_REPLY, "anthropic")])
+def test_tail_usage_equals_the_whole_body_parse(
+    reply: dict, dialect: str, separators: tuple[str, str]
+) -> None:
+    body = json.dumps(reply, separators=separators).encode()
+    assert tail_usage(body, dialect) == usage_of(reply, dialect)
+    assert tail_usage(body + b"\n", dialect) == usage_of(reply, dialect)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b'{"a":{"usage":{"prompt_tokens":1},"b":1},"c":2}',  # nested, more keys after
+        b'{"usage":{"prompt_tokens":1},"meta":{"usage":{"prompt_tokens":9}}}',  # the last one is nested
+        b'{"a":[{"usage":{"prompt_tokens":1}}]}',  # inside an array
+        b'{"id": "broken", "usage": {"prompt_tok',  # cut short
+        b'{"usage":null}',  # not an object
+        b'{"usage":{"prompt_tokens":1}} trailing',  # not one object
+        b'{"usage" : {"prompt_tokens":1}}',  # a spelling the fast path does not expect
+        b'{"id":"x"}',  # no usage at all
+        b"<html>bad gateway</html>",
+        b"",
+    ],
+)
+def test_tail_usage_gives_up_when_unsure(body: bytes) -> None:
+    assert tail_usage(body, "openai") is UNREADABLE
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [b'{"a":1}', b' {"a": [1, 2]}\n', '{"é":"ü"}'.encode(), b"\xef\xbb\xbf{}", '{"a":1}'.encode("utf-16")],
+)
+def test_loads_json_matches_json_loads(raw: bytes) -> None:
+    assert loads_json(raw) == json.loads(raw)
+
+
+@pytest.mark.parametrize("raw", [b'{"a":', b'{"a":1} x', b"", b"\xff"])
+def test_loads_json_raises_what_json_loads_raises(raw: bytes) -> None:
+    with pytest.raises(ValueError) as ours:
+        loads_json(raw)
+    with pytest.raises(ValueError) as theirs:
+        json.loads(raw)
+    assert type(ours.value) is type(theirs.value)
+
+
+@pytest.mark.parametrize("as_bytes", [True, False])
+def test_pending_reply_facts_are_read_on_first_access(as_bytes: bool) -> None:
+    attempt = AttemptRecord(1, "d", "p", "openai", "gpt-4o", "chat")
+    body = json.dumps(OPENAI_REPLY).encode() if as_bytes else OPENAI_REPLY
+    attempt.pending = PendingReply(body, "openai")
+    assert attempt.response_id == "chatcmpl-1"
+    assert attempt.pending is None
+    assert attempt.response_model == "gpt-4o-2024-08-06"
+    assert attempt.finish_reasons == ["stop"]
+
+
+def test_pending_reply_that_is_not_json_has_no_facts() -> None:
+    attempt = AttemptRecord(1, "d", "p", "openai", "gpt-4o", "chat")
+    attempt.pending = PendingReply(b"not json", "openai")
+    assert (attempt.response_id, attempt.response_model, attempt.finish_reasons) == (None, None, [])
+    attempt.usage = Usage(1, 2)
+    attempt.finish_reasons = ["stop"]
+    assert attempt.finish_reasons == ["stop"]
