@@ -85,6 +85,7 @@ class Runtime:
         self._passthrough: dict[tuple[str, str], tuple[Deployment, Plan | None]] = {}
         self._info: dict[str, ModelInfo | None] = {}
         self._prices: dict[str, Price | None] = {}
+        self._fixed_plans: dict[str, Plan] = {}
         self.recent: deque[CallRecord] = deque(maxlen=200)
         self._id_prefix = os.urandom(4).hex()
         self._id_counter = 0
@@ -103,8 +104,13 @@ class Runtime:
     def plan(self, binding: Binding, inbound: Inbound, call: CallRecord) -> Plan:
         """The deployments to try, in order; undeclared models go to the client's own upstream."""
         model = inbound.model
-        if model in self.deployments or model in self.config.routes:
+        plan = self._fixed_plans.get(model)
+        if plan is not None:
+            pass
+        elif model in self.deployments or model in self.config.routes:
             plan = make_plan(self.config, self.deployments, model, inbound.body, self.order, self.classify)
+            if plan.route is None and all(len(group.deployments) == 1 for group in plan.groups):
+                self._fixed_plans[model] = plan  # nothing to order or classify: the same plan every call
         elif self.config.strict or binding.strict or binding.passthrough is None:
             raise UnknownModelError(model, self.config.model_names())
         else:

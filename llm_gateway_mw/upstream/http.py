@@ -62,6 +62,7 @@ class HttpUpstream:
     )
     _timeout_errors: tuple[type[BaseException], ...] = field(init=False)
     _transport_errors: tuple[type[BaseException], ...] = field(init=False)
+    _urls: dict[str, tuple[Any, bytes]] = field(init=False, default_factory=dict)  # URL, Host header
 
     def __post_init__(self) -> None:
         self._timeout_errors = (self.module.TimeoutException,)
@@ -98,14 +99,26 @@ class HttpUpstream:
             raw.extensions = {**raw.extensions, "timeout": timeout}
             return raw, (client._transport_for_url(raw.url) if _is_plain(client) else None)
         if _is_plain(client):
+            target = self._urls.get(request.url)
+            if target is None:  # parsing a URL costs ~10 µs in httpx; a deployment has a handful: parse once
+                url = self.module.URL(request.url)
+                target = (url, url.netloc)
+                if len(self._urls) < 1024:
+                    self._urls[request.url] = target
+            url, host = target
+            # stream=: httpx adds no headers of its own (each addition re-scans the header list), so the
+            # Host and Content-Length it would add are given here.
+            headers: list[tuple[Any, Any]] = [(b"Host", host), (b"Content-Length", b"%d" % len(request.body))]
+            headers += request.headers
             raw = self.module.Request(
                 request.method,
-                request.url,
-                headers=request.headers,
-                content=request.body,
+                url,
+                headers=headers,
+                stream=self.module.ByteStream(request.body),
                 extensions={"timeout": timeout},
             )
-            return raw, client._transport_for_url(raw.url)
+            raw.read()
+            return raw, client._transport_for_url(url)
         built = client.build_request(
             request.method,
             request.url,
