@@ -81,9 +81,8 @@ def attempt_plan(
                 if why_not:
                     skipped.append(f"{deployment.id}: {why_not}")
                     continue
-                health = rt.health(deployment)
-                now = time.monotonic()
-                if not health.available(now):
+                health = rt.health(deployment)  # a closed circuit (opened_at None) is always available
+                if health.opened_at is not None and not health.available(now := time.monotonic()):
                     wait = health.reopens_in(now)
                     soonest = wait if soonest is None else min(soonest, wait)
                     skipped.append(f"{deployment.id}: circuit open")
