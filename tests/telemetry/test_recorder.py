@@ -78,8 +78,10 @@ def test_explicit_parent_context_wins_over_the_current_one(otel: Otel, record_ca
     assert gateway.parent is not None and gateway.parent.span_id == request_span.get_span_context().span_id
 
 
-def test_inference_span_attributes(otel: Otel, record_call: Record) -> None:
-    telemetry = otel.telemetry()
+@pytest.mark.parametrize("inline", [False, True], ids=["created-by-worker", "created-inline"])
+def test_inference_span_attributes(otel: Otel, record_call: Record, inline: bool) -> None:
+    # propagate_traceparent creates the spans inline (their context goes upstream): same result
+    telemetry = otel.telemetry(propagate_traceparent=inline)
     record_call(telemetry)
     attrs = dict(otel.span(telemetry, "chat gpt-4o").attributes or {})
     assert attrs == {
