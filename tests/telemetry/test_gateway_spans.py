@@ -95,6 +95,37 @@ def test_stream_span_ends_with_the_stream(tracing: tuple[TracerProvider, InMemor
     assert span.end_time - span.start_time > 0
 
 
+@pytest.mark.parametrize("propagate", [False, True])
+def test_traceparent_sent_upstream_is_the_exported_attempt_span(
+    upstream: FakeUpstream,
+    monkeypatch: pytest.MonkeyPatch,
+    tracing: tuple[TracerProvider, InMemorySpanExporter],
+    propagate: bool,
+) -> None:
+    monkeypatch.setenv(KEY_ENV, "test-key")
+    provider, exporter = tracing
+    gateway = Gateway(
+        two_dialects(upstream, telemetry={"propagate_traceparent": propagate}), tracer_provider=provider
+    )
+    client = gateway.wrap(openai.OpenAI(api_key="k", base_url="http://127.0.0.1:9/v1"))
+    client.chat.completions.create(model="gpt-4o", messages=MESSAGES, temperature=0.3)
+    assert gateway.flush_telemetry()
+    spans = {s.name: s for s in exporter.get_finished_spans()}
+    attempt, gateway_span = spans["chat gpt-4o-2024-08-06"], spans["gateway gpt-4o"]
+    assert attempt.parent is not None and attempt.parent.span_id == gateway_span.context.span_id
+    # created inline or on the worker, the attempt span carries the same attributes
+    assert attempt.attributes is not None
+    assert attempt.attributes["gen_ai.request.temperature"] == 0.3
+    assert attempt.attributes["llm_gateway.deployment"] == "gpt-4o"
+    assert attempt.attributes["gen_ai.usage.output_tokens"] > 0
+    headers = {k.lower(): v for k, v in upstream.last_request.headers.items()}
+    if not propagate:
+        assert "traceparent" not in headers
+    else:
+        span_id = headers["traceparent"].split("-")[2]
+        assert span_id == format(attempt.context.span_id, "016x")
+
+
 def test_anthropic_sdk_tracing_is_not_duplicated(
     upstream: FakeUpstream,
     monkeypatch: pytest.MonkeyPatch,
