@@ -1,35 +1,71 @@
 """Relays a committed upstream stream to the caller, translating events as they pass.
 
-Pure: the drivers' stream wrappers read chunks and hand them to ``step``; the relay
-decides what bytes the caller sees. Once a byte has reached the caller there is no
-failover: a failure ends the stream with an error event the caller's SDK raises as its
-own typed error, so content is never duplicated or half-replayed.
+The drivers' stream wrappers hand the relay the upstream's chunk iterator (``relay_sync`` /
+``relay_async``) or single reads (``step``); the relay decides what bytes the caller sees. Once a
+byte has reached the caller there is no failover: a failure ends the stream with an error event the
+caller's SDK raises as its own typed error, so content is never duplicated or half-replayed.
+
+Same-dialect streams take a fast path on the hot loop: a chunk of whole events carrying nothing an
+observer needs (no usage, finish reason, end marker or error; see ``PassthroughMarkers``) is
+forwarded as the very bytes object that arrived, without being parsed, copied or re-encoded.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
-from typing import TYPE_CHECKING
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from typing import TYPE_CHECKING, Any
 
 from .dialects import Dialect
 from .dialects.errors import stream_error_event
-from .dialects.sse import SSEEvent, SSEParser, encode_event, parse_complete
+from .dialects.sse import (
+    CLEAN_DATA_LINE,
+    MUST_PARSE,
+    ChunkTemplate,
+    PassthroughMarkers,
+    SSEEvent,
+    SSEParser,
+    classify,
+    encode_event,
+    parse_complete,
+)
 from .effects import Failure, StreamHandle
 
 if TYPE_CHECKING:
     from .dialects.streams import StreamTranslator
     from .drivers import CoreGen
 
-__all__ = ["StreamRelay"]
+__all__ = ["StreamRelay", "async_chunks", "sync_chunks"]
+
+
+def sync_chunks(handle: StreamHandle) -> Iterator[bytes]:
+    """The handle's own chunk iterator when it has one (no method call per chunk), else its reads."""
+    chunks: Any = getattr(handle, "chunks_sync", None)
+    return chunks() if chunks is not None else iter(handle.read_sync, b"")  # type: ignore[no-any-return]
+
+
+def async_chunks(handle: StreamHandle) -> AsyncIterator[bytes]:
+    """Async twin of :func:`sync_chunks`."""
+    chunks: Any = getattr(handle, "chunks_async", None)
+    return chunks() if chunks is not None else _reads(handle)  # type: ignore[no-any-return]
+
+
+async def _reads(handle: StreamHandle) -> AsyncIterator[bytes]:
+    while chunk := await handle.read_async():
+        yield chunk
+
+
+_NO_MARKERS = PassthroughMarkers(needles=(), data_line_needles=())
 
 
 class StreamRelay:
     """Turns upstream chunks into caller-dialect bytes and remembers how the stream ended."""
 
     __slots__ = (
+        "_fast",
         "_settle",
         "_settled",
+        "_template",
         "caller_dialect",
         "capture",
         "deadline",
@@ -55,7 +91,7 @@ class StreamRelay:
         label: str,
         settle: Callable[[StreamRelay], CoreGen[None]],
         capture: bool = False,
-        markers: tuple[bytes, ...] | None = None,
+        markers: PassthroughMarkers | None = None,
     ) -> None:
         self.handle = handle
         self.parser = parser
@@ -69,13 +105,84 @@ class StreamRelay:
         self._settle = settle
         self._settled = False
         self.capture: list[bytes] | None = [] if capture else None  # caller-dialect bytes, for the cache
-        # Same-dialect streams: events without any of these byte markers pass through unparsed.
+        # Same-dialect streams: chunks without any of these markers pass through unparsed.
         self.markers = markers
+        self._template = ChunkTemplate(markers or _NO_MARKERS)
+        # The markers while the next chunk may skip the parser (it holds no partial event back).
+        self._fast = markers if parser.idle else None
 
     def start(self) -> bytes:
         """Bytes for the events read before committing to this upstream."""
         events, self.first_events = self.first_events, []
         return self._emit(events)
+
+    def relay_sync(self, chunks: Iterator[bytes], on_exit: Callable[[], None]) -> Iterator[bytes]:
+        """Everything the caller reads, from ``chunks`` (see :func:`sync_chunks`); ``on_exit`` runs once
+        the caller stops reading, however that happens (exhausted, closed, collected).
+
+        The loop inlines ``ChunkTemplate.matches`` with the shape in local variables, so a plain
+        content chunk costs a few comparisons and no method call; any other chunk goes to ``step``.
+        """
+        try:
+            out = self.start()
+            if out:
+                yield out
+            capture, deadline, monotonic = self.capture, self.deadline, time.monotonic
+            prefix, plen, suffix, slen = self._shape()
+            while not self.done:
+                try:
+                    chunk = next(chunks, b"")
+                except Exception as exc:
+                    out = self.step(Failure("connection", f"{type(exc).__name__}: {exc}"))
+                else:
+                    end = len(chunk) - slen
+                    if end >= plen and chunk[:plen] == prefix and chunk[end:] == suffix:
+                        middle = chunk[plen:end]
+                        if 34 not in middle and 10 not in middle and 13 not in middle:
+                            if capture is not None:
+                                capture.append(chunk)
+                            yield chunk + self._deadline_passed() if monotonic() > deadline else chunk
+                            continue
+                    out = self.step(chunk)
+                    prefix, plen, suffix, slen = self._shape()
+                if out:
+                    yield out
+        finally:
+            on_exit()
+
+    async def relay_async(
+        self, chunks: AsyncIterator[bytes], on_exit: Callable[[], Awaitable[None]]
+    ) -> AsyncIterator[bytes]:
+        """Async twin of :meth:`relay_sync` (``chunks`` from :func:`async_chunks`)."""
+        try:
+            out = self.start()
+            if out:
+                yield out
+            capture, deadline, monotonic = self.capture, self.deadline, time.monotonic
+            prefix, plen, suffix, slen = self._shape()
+            next_chunk = chunks.__anext__
+            while not self.done:
+                try:
+                    chunk = await next_chunk()
+                except StopAsyncIteration:
+                    out = self.step(b"")
+                except Exception as exc:
+                    out = self.step(Failure("connection", f"{type(exc).__name__}: {exc}"))
+                else:
+                    end = len(chunk) - slen
+                    if end >= plen and chunk[:plen] == prefix and chunk[end:] == suffix:
+                        middle = chunk[plen:end]
+                        if 34 not in middle and 10 not in middle and 13 not in middle:
+                            if capture is not None:
+                                capture.append(chunk)
+                            yield chunk + self._deadline_passed() if monotonic() > deadline else chunk
+                            continue
+                    out = self.step(chunk)
+                    prefix, plen, suffix, slen = self._shape()
+                if out:
+                    yield out
+        finally:
+            await on_exit()
 
     def step(self, result: bytes | Failure) -> bytes:
         """Process one read: a chunk, end of stream (b""), or a transport failure."""
@@ -89,19 +196,17 @@ class StreamRelay:
                 self.done = True
                 return tail + self._encode(self.translator.finish())
             return tail + self._fail("the upstream closed the stream before its final event")
-        markers = self.markers
-        if markers is None:
+        if self.markers is None:
             out = self._emit(self.parser.feed(result))
+        elif self._passes(result):
+            out = result
+            if self.capture is not None:
+                self.capture.append(out)
         else:
-            complete = self.parser.take_complete(result)
-            if _has_marker(complete, markers):
-                out = self._emit(parse_complete(complete))
-            else:
-                out = complete
-                if self.capture is not None and out:
-                    self.capture.append(out)
+            out = self._emit(parse_complete(self.parser.take_complete(result)))
+            self._fast = self.markers if self.parser.idle else None
         if not self.done and time.monotonic() > self.deadline:
-            return out + self._fail("the call's deadline passed while streaming")
+            return out + self._deadline_passed()
         return out
 
     def abort(self, reason: str) -> None:
@@ -117,6 +222,23 @@ class StreamRelay:
             return
         self._settled = True
         yield from self._settle(self)
+
+    def _shape(self) -> tuple[bytes, int, bytes, int]:
+        """The template's (prefix, plen, suffix, slen); a shape nothing matches while it may not be used."""
+        if self._fast is None:
+            return b"", ChunkTemplate.OFF, b"", 0
+        template = self._template
+        return template.prefix, template.plen, template.suffix, template.slen
+
+    def _passes(self, chunk: bytes) -> bool:
+        """True when ``chunk`` may pass unparsed (``classify``); a clean data line refines the template."""
+        markers = self._fast
+        if markers is None:
+            return False
+        verdict = classify(chunk, markers)
+        if verdict == CLEAN_DATA_LINE:
+            self._template.learn(chunk)
+        return verdict != MUST_PARSE
 
     def _emit(self, events: list[SSEEvent]) -> bytes:
         out = []
@@ -136,6 +258,9 @@ class StreamRelay:
             self.capture.append(out)
         return out
 
+    def _deadline_passed(self) -> bytes:
+        return self._fail("the call's deadline passed while streaming")
+
     def _fail(self, why: str) -> bytes:
         self.done = True
         self.error = why
@@ -144,11 +269,3 @@ class StreamRelay:
             f"already reached the caller; retry the call to get a complete answer."
         )
         return encode_event(stream_error_event(self.caller_dialect, message=message, error_type="api_error"))
-
-
-def _has_marker(data: bytes, markers: tuple[bytes, ...]) -> bool:
-    """Plain substring checks: cheaper per chunk than a regex alternation or a generator."""
-    for marker in markers:  # noqa: SIM110 - a generator costs more than the scans themselves here
-        if marker in data:
-            return True
-    return False

@@ -20,6 +20,7 @@ from .dialects.responses import (
     usage_from_anthropic,
     usage_from_openai,
 )
+from .dialects.sse import PassthroughMarkers
 from .dialects.streams import (
     AnthropicPassthroughObserver,
     AnthropicToOpenAIStream,
@@ -118,29 +119,43 @@ def refusal_body(refusal: GatewayRefusal, dialect: Dialect) -> bytes:
     return json.dumps(body).encode()
 
 
-# Byte markers of the events a same-dialect observer must see (usage, finish reasons, the end, errors);
-# any other event is forwarded without being parsed.
-PASSTHROUGH_MARKERS: dict[str, tuple[bytes, ...]] = {
-    "openai": (
-        b'"finish_reason":"',
-        b'"finish_reason": "',
-        b'"usage":{',
-        b'"usage": {',
-        b"[DONE]",
-        b'"error"',
+# What a same-dialect observer must see (usage, finish reasons, the end, errors); the relay forwards
+# every other chunk without parsing it. ``needles`` hold for any chunk of whole events;
+# ``data_line_needles`` for a chunk that is one ``data: {`` line not opening with ``{"e``, which can
+# be neither the end marker nor an error event (see ``PassthroughMarkers``).
+PASSTHROUGH_MARKERS: dict[str, PassthroughMarkers] = {
+    "openai": PassthroughMarkers(
+        needles=(
+            '"finish_reason":"',
+            '"usage":{',
+            '"finish_reason": "',
+            '"usage": {',
+            "[DONE]",
+            '"error"',
+        ),
+        # The observer reads usage and finish reasons anywhere in the data; [DONE] and {"error"
+        # matter only at its start.
+        data_line_needles=('"finish_reason":"', '"usage":{', '"finish_reason": "', '"usage": {'),
     ),
-    "anthropic": (b"message_start", b"message_delta", b"message_stop", b"event: error", b'"error"'),
-    "responses": (
-        b"response.created",
-        b"response.completed",
-        b"response.failed",
-        b"response.incomplete",
-        b'"error"',
+    "anthropic": PassthroughMarkers(
+        needles=("message_start", "message_delta", "message_stop", "event: error", '"error"'),
+        # Unnamed events: the observer looks for '"type":"message_' in the data.
+        data_line_needles=("message_start", "message_delta", "message_stop"),
+    ),
+    "responses": PassthroughMarkers(
+        needles=(
+            "response.created",
+            "response.completed",
+            "response.failed",
+            "response.incomplete",
+            '"error"',
+        ),
+        data_line_needles=(),  # the observer reads named events only
     ),
 }
 
 
-def passthrough_markers(*, source: Dialect, target: Dialect, operation: str) -> tuple[bytes, ...] | None:
+def passthrough_markers(*, source: Dialect, target: Dialect, operation: str) -> PassthroughMarkers | None:
     """The relay's fast-path markers, or None when events must be translated one by one."""
     if operation == "responses":
         return PASSTHROUGH_MARKERS["responses"]
