@@ -3,10 +3,11 @@
 Runs on the telemetry worker thread (see ``worker``), off the request path. Records are
 complete by the time their end is queued. Spans the request path did not create (all of
 them unless ``propagate_traceparent`` is on) are created here with the records' start
-times and every attribute at once, then ended with the records' end times; the gateway
-span is created when the first of its attempts (or its own end, or a rejection) is
-processed, so it always exists before its children. Metric attribute dicts are cached per
-attempt shape: most calls of an application look alike.
+times and ended with their end times. An attempt span is created when its attempt ends,
+with every attribute at once (one SDK call fewer than starting it and adding the rest).
+The gateway span is created when the first of its attempts (or its own end, or a
+rejection) is processed, so it exists before its children; its outcome is added at its
+end. Metric attribute dicts are cached per attempt shape: most calls look alike.
 """
 
 from __future__ import annotations
