@@ -15,7 +15,7 @@ from .attempts import AllAttemptsFailed, AttemptResult, attempt_plan
 from .context import current_call_context
 from .dialects.wire_usage import usage_of
 from .errors import GatewayRefusal, UnknownModelError
-from .inbound import Inbound, params_of
+from .inbound import Inbound
 from .records import CallRecord, PendingReply, RequestParams
 from .relay import StreamRelay
 from .translate import (
@@ -93,7 +93,7 @@ def _identify(rt: Runtime, inbound: Inbound) -> CallRecord:
         inbound.model,
         inbound.dialect,
         inbound.stream,
-        params_of(inbound.body) if rt.telemetry_on else _NO_PARAMS,
+        _NO_PARAMS,  # sampling parameters are parsed by telemetry on its worker, from the request body
         context.caller,
         time.perf_counter(),
     )
