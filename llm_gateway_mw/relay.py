@@ -121,7 +121,8 @@ class StreamRelay:
         the caller stops reading, however that happens (exhausted, closed, collected).
 
         The loop inlines ``ChunkTemplate.matches`` with the shape in local variables, so a plain
-        content chunk costs a few comparisons and no method call; any other chunk goes to ``step``.
+        content chunk costs a few comparisons and no method call; any other chunk, the end of the
+        stream, a read failure and a passed deadline go to ``step``.
         """
         try:
             out = self.start()
@@ -130,23 +131,29 @@ class StreamRelay:
             capture, deadline, monotonic = self.capture, self.deadline, time.monotonic
             prefix, plen, suffix, slen = self._shape()
             while not self.done:
+                chunk: bytes | Failure
                 try:
-                    chunk = next(chunks, b"")
+                    for chunk in chunks:
+                        # ChunkTemplate.matches, inlined; nothing in this loop raises but the iterator.
+                        end = len(chunk) - slen
+                        if end >= plen and chunk[:plen] == prefix and chunk[end:] == suffix:
+                            middle = chunk[plen:end]
+                            if 34 not in middle and 10 not in middle and 13 not in middle:
+                                if monotonic() > deadline:
+                                    break
+                                if capture is not None:
+                                    capture.append(chunk)
+                                yield chunk
+                                continue
+                        break  # any other chunk: to ``step``, outside this ``try``
+                    else:
+                        chunk = b""
                 except Exception as exc:
-                    out = self.step(Failure("connection", f"{type(exc).__name__}: {exc}"))
-                else:
-                    end = len(chunk) - slen
-                    if end >= plen and chunk[:plen] == prefix and chunk[end:] == suffix:
-                        middle = chunk[plen:end]
-                        if 34 not in middle and 10 not in middle and 13 not in middle:
-                            if capture is not None:
-                                capture.append(chunk)
-                            yield chunk + self._deadline_passed() if monotonic() > deadline else chunk
-                            continue
-                    out = self.step(chunk)
-                    prefix, plen, suffix, slen = self._shape()
+                    chunk = Failure("connection", f"{type(exc).__name__}: {exc}")
+                out = self.step(chunk)
                 if out:
                     yield out
+                prefix, plen, suffix, slen = self._shape()
         finally:
             on_exit()
 
@@ -160,27 +167,29 @@ class StreamRelay:
                 yield out
             capture, deadline, monotonic = self.capture, self.deadline, time.monotonic
             prefix, plen, suffix, slen = self._shape()
-            next_chunk = chunks.__anext__
             while not self.done:
+                chunk: bytes | Failure
                 try:
-                    chunk = await next_chunk()
-                except StopAsyncIteration:
-                    out = self.step(b"")
+                    async for chunk in chunks:
+                        end = len(chunk) - slen
+                        if end >= plen and chunk[:plen] == prefix and chunk[end:] == suffix:
+                            middle = chunk[plen:end]
+                            if 34 not in middle and 10 not in middle and 13 not in middle:
+                                if monotonic() > deadline:
+                                    break
+                                if capture is not None:
+                                    capture.append(chunk)
+                                yield chunk
+                                continue
+                        break
+                    else:
+                        chunk = b""
                 except Exception as exc:
-                    out = self.step(Failure("connection", f"{type(exc).__name__}: {exc}"))
-                else:
-                    end = len(chunk) - slen
-                    if end >= plen and chunk[:plen] == prefix and chunk[end:] == suffix:
-                        middle = chunk[plen:end]
-                        if 34 not in middle and 10 not in middle and 13 not in middle:
-                            if capture is not None:
-                                capture.append(chunk)
-                            yield chunk + self._deadline_passed() if monotonic() > deadline else chunk
-                            continue
-                    out = self.step(chunk)
-                    prefix, plen, suffix, slen = self._shape()
+                    chunk = Failure("connection", f"{type(exc).__name__}: {exc}")
+                out = self.step(chunk)
                 if out:
                     yield out
+                prefix, plen, suffix, slen = self._shape()
         finally:
             await on_exit()
 

@@ -9,14 +9,17 @@ spacing, markers in odd places, errors, cuts and deadlines.
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 import random
+import types
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import httpx2
 import pytest
 
+from llm_gateway_mw import relay as relay_module
 from llm_gateway_mw.dialects.sse import PassthroughMarkers, SSEEvent, SSEParser
 from llm_gateway_mw.dialects.streams import AnthropicPassthroughObserver, OpenAIPassthroughObserver
 from llm_gateway_mw.drivers import CoreGen
@@ -250,6 +253,25 @@ def test_deadline_ends_a_fast_stream_with_an_error_event(run: Any) -> None:
     assert relay.error == "the call's deadline passed while streaming"
     assert len(out) == 2  # the first event, then the next chunk with the error event appended
     assert out[1].startswith(events[1]) and b'\n\ndata: {"error"' in out[1] and b"deadline" in out[1]
+
+
+@pytest.mark.parametrize("run", [relay_sync, relay_async])
+def test_deadline_passing_mid_stream_ends_it_on_the_fast_path(
+    run: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    calls = itertools.count()
+    clock = types.SimpleNamespace(monotonic=lambda: 0.0 if next(calls) < 8 else 2.0)
+    monkeypatch.setattr(relay_module, "time", clock)
+    content = [
+        b'data: {"id":"c","choices":[{"delta":{"content":"%d"},"finish_reason":null}]}\n\n' % i
+        for i in range(30)
+    ]
+    relay = make_relay("openai", content, PASSTHROUGH_MARKERS["openai"], deadline=1.0)
+    out = run(relay)
+    assert relay.error == "the call's deadline passed while streaming"
+    assert b"deadline" in out[-1] and out[-1].startswith(content[len(out) - 1])
+    assert 5 < len(out) < 15
+    assert all(o is c for o, c in zip(out[3:-1], content[3:], strict=False))  # forwarded unparsed
 
 
 def test_http_handle_reads_and_iterates_one_body() -> None:
