@@ -205,13 +205,13 @@ class ChunkTemplate:
     OFF = 1 << 62
     _REFINEMENTS = 4
 
-    __slots__ = ("_learned", "_needles", "plen", "prefix", "slen", "suffix")
+    __slots__ = ("_learned", "_markers", "plen", "prefix", "slen", "suffix")
 
     def __init__(self, markers: PassthroughMarkers) -> None:
         self.prefix = self.suffix = b""
         self.plen = self.OFF
         self.slen = 0
-        self._needles = tuple(n.encode("latin-1") for n in markers.data_line_needles)
+        self._markers = markers
         self._learned = 0
 
     def matches(self, chunk: bytes) -> bool:
@@ -230,12 +230,33 @@ class ChunkTemplate:
         if self._learned == 1:
             self.prefix, self.suffix = chunk[:-2], chunk  # the prefix never reaches the line's end
             return
-        prefix = self.prefix[: _common_prefix(self.prefix, chunk)]
-        suffix = self.suffix[len(self.suffix) - _common_suffix(self.suffix, chunk) :]
-        if len(prefix) < 9 or any(_straddles(prefix, suffix, needle) for needle in self._needles):
+        prefix, suffix = self.prefix, self.suffix
+        if not chunk.startswith(prefix):
+            prefix = prefix[: _common_prefix(prefix, chunk)]
+        if not chunk.endswith(suffix):
+            suffix = suffix[len(suffix) - _common_suffix(suffix, chunk) :]
+        if len(prefix) < 9 or not _safe_shape(prefix, suffix, self._markers):
             self.plen, self._learned = self.OFF, self._REFINEMENTS  # no usable shape: stop trying
             return
         self.prefix, self.suffix, self.plen, self.slen = prefix, suffix, len(prefix), len(suffix)
+
+
+# Whether no needle can straddle a shape depends only on the prefix's last and the suffix's first bytes
+# (fewer than _REACH of each: the needles are shorter); streams of one model and provider share them.
+_REACH = 32
+_SAFE_SHAPES: dict[tuple[bytes, bytes, PassthroughMarkers], bool] = {}
+
+
+def _safe_shape(prefix: bytes, suffix: bytes, markers: PassthroughMarkers) -> bool:
+    key = (prefix[-_REACH:], suffix[:_REACH], markers)
+    safe = _SAFE_SHAPES.get(key)
+    if safe is None:
+        needles = [needle.encode("latin-1") for needle in markers.data_line_needles]
+        safe = not any(len(n) >= _REACH or _straddles(key[0], key[1], n) for n in needles)
+        if len(_SAFE_SHAPES) >= 256:
+            _SAFE_SHAPES.clear()
+        _SAFE_SHAPES[key] = safe
+    return safe
 
 
 def _common_prefix(a: bytes, b: bytes) -> int:
@@ -254,17 +275,24 @@ def _straddles(prefix: bytes, suffix: bytes, needle: bytes) -> bool:
     """Could ``needle`` occur across ``prefix + middle + suffix``, the middle free of ``"``, ``\\n``, ``\\r``?
 
     Its first ``i`` bytes would end the prefix, bytes ``i:j`` lie in the middle, and bytes ``j:``
-    start the suffix; only splits whose ends match the prefix's last and the suffix's first byte need
-    a closer look.
+    start the suffix; only splits at the prefix's last and the suffix's first byte need a closer look.
     """
     n = len(needle)
-    starts, ends = [0], [n]
-    for i in range(1, n):
-        if needle[i - 1] == prefix[-1] and prefix.endswith(needle[:i]):
-            starts.append(i)
-        if suffix and needle[i] == suffix[0] and suffix.startswith(needle[i:]):
-            ends.append(i)
-    return any(i <= j and not _MIDDLE_STOPS.intersection(needle[i:j]) for i in starts for j in ends)
+    starts = [i + 1 for i in _positions(needle[:-1], prefix[-1:]) if prefix.endswith(needle[: i + 1])]
+    ends = [j for j in _positions(needle, suffix[:1]) if j and suffix.startswith(needle[j:])]
+    for i in [0, *starts]:
+        for j in [*ends, n]:
+            middle = needle[i:j]
+            if i <= j and 34 not in middle and 10 not in middle and 13 not in middle:
+                return True
+    return False
 
 
-_MIDDLE_STOPS = frozenset(b'"\n\r')
+def _positions(data: bytes, byte: bytes) -> list[int]:
+    """Where ``byte`` (one byte, or nothing) occurs in ``data``."""
+    found: list[int] = []
+    at = data.find(byte) if byte else -1
+    while at >= 0:
+        found.append(at)
+        at = data.find(byte, at + 1)
+    return found
