@@ -15,10 +15,10 @@ from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
 from .drivers import run_async, run_sync
-from .effects import Failure
 from .errors import GatewayRefusal
 from .inbound import Inbound, operation_for, parse_body
 from .pipeline import ERROR_HEADER, Outcome, handle_call
+from .relay import async_chunks, sync_chunks
 from .translate import refusal_body
 
 if TYPE_CHECKING:
@@ -107,21 +107,8 @@ def transport_classes(module: ModuleType) -> tuple[type, type]:
             self._finalizer = weakref.finalize(self, _abandon_sync, relay, "the caller dropped the stream")
 
         def __iter__(self) -> Iterator[bytes]:
-            relay = self.relay
-            try:
-                out = relay.start()
-                if out:
-                    yield out
-                while not relay.done:
-                    try:
-                        chunk: bytes | Failure = relay.handle.read_sync()
-                    except Exception as exc:
-                        chunk = Failure("connection", f"{type(exc).__name__}: {exc}")
-                    out = relay.step(chunk)
-                    if out:
-                        yield out
-            finally:
-                self.close()
+            # The relay's own generator, not one wrapped in another: one generator hop per chunk.
+            return self.relay.relay_sync(sync_chunks(self.relay.handle), self.close)
 
         def close(self) -> None:
             self.relay.abort("the caller closed the stream early")
@@ -133,22 +120,9 @@ def transport_classes(module: ModuleType) -> tuple[type, type]:
             self._closed = False
             self._finalizer = weakref.finalize(self, _abandon_sync, relay, "the caller dropped the stream")
 
-        async def __aiter__(self) -> AsyncIterator[bytes]:
-            relay = self.relay
-            try:
-                out = relay.start()
-                if out:
-                    yield out
-                while not relay.done:
-                    try:
-                        chunk: bytes | Failure = await relay.handle.read_async()
-                    except Exception as exc:
-                        chunk = Failure("connection", f"{type(exc).__name__}: {exc}")
-                    out = relay.step(chunk)
-                    if out:
-                        yield out
-            finally:
-                await self.aclose()
+        def __aiter__(self) -> AsyncIterator[bytes]:
+            # The relay's own async generator, not one wrapped in another: one hop per chunk.
+            return self.relay.relay_async(async_chunks(self.relay.handle), self.aclose)
 
         async def aclose(self) -> None:
             if self._closed:

@@ -30,7 +30,6 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any
 
-from ..effects import StoreCall
 from ..errors import BudgetExceeded
 from .stores import DEGRADED, AsyncOver, Guard, PerLoop, RedisConnector, is_memory_url
 
@@ -303,8 +302,9 @@ class Budgets:
             return None
         amount = max(0, to_nano(worst_case_usd))
         limits = [to_nano(limit.usd) for limit in applied]
-        reserve = StoreCall(self.store, "reserve", (keys, limits, amount, ttls))
-        answer = yield from self.guard.run(call, reserve, decides=True)
+        answer = yield from self.guard.call(
+            call, self.store, "reserve", keys, limits, amount, ttls, decides=True
+        )
         if answer is DEGRADED:
             return None
         index, value = answer
@@ -326,16 +326,14 @@ class Budgets:
             return
         delta = to_nano(cost_usd) - hold.amount
         if delta:
-            yield from self.guard.run(call, StoreCall(self.store, "adjust", (hold.keys, delta, hold.ttls)))
+            yield from self.guard.call(call, self.store, "adjust", hold.keys, delta, hold.ttls)
         if call.budget_remaining_usd is not None:
             call.budget_remaining_usd -= delta / NANO_PER_USD
 
     def release(self, call: CallRecord | None, hold: Hold | None) -> CoreGen[None]:
         """Give the whole reservation back: the call failed or was served from the cache."""
         if hold is not None and hold.amount:
-            yield from self.guard.run(
-                call, StoreCall(self.store, "adjust", (hold.keys, -hold.amount, hold.ttls))
-            )
+            yield from self.guard.call(call, self.store, "adjust", hold.keys, -hold.amount, hold.ttls)
 
     def status(self, caller: Caller, model: str) -> list[BudgetStatus]:
         """Every budget that applies to ``caller`` calling ``model``, read now (sync)."""

@@ -28,7 +28,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from ..effects import StoreCall
 from .cache_key import cache_key, is_cacheable
 from .stores import DEGRADED, AsyncOver, Guard, PerLoop, RedisConnector, is_memory_url
 
@@ -151,7 +150,7 @@ class ResponseCache:
         key = self._key(call, inbound)
         if key is None:
             return None
-        found = yield from self.guard.run(call, StoreCall(self.store, "get", (key,)))
+        found = yield from self.guard.call(call, self.store, "get", key)
         return None if found is DEGRADED else found  # type: ignore[no-any-return]
 
     def wants(self, call: CallRecord, inbound: Inbound) -> bool:
@@ -164,4 +163,4 @@ class ResponseCache:
             return
         key = self._key(call, inbound)
         if key is not None:
-            yield from self.guard.run(call, StoreCall(self.store, "set", (key, body, self.settings.ttl)))
+            yield from self.guard.call(call, self.store, "set", key, body, self.settings.ttl)

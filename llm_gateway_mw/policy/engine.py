@@ -68,8 +68,8 @@ def _guard(name: str, section: str, url: str, fail_open: bool, timeout: float) -
     check_storage_url(url, section)
     if timeout <= 0:
         raise ConfigError("storage_timeout must be positive", path=f"{section}.storage_timeout")
-    errors = () if is_memory_url(url) else redis_errors()
-    return Guard(name, url, fail_open, errors)
+    local = is_memory_url(url)
+    return Guard(name, url, fail_open, () if local else redis_errors(), local=local)
 
 
 def build_policy(config: GatewayConfig) -> Policy:
@@ -205,6 +205,7 @@ class ConfiguredPolicy(Policy):
     # -- the pipeline hooks ------------------------------------------------------------------------
     def admit(self, call: CallRecord, inbound: Inbound, plan: Plan) -> CoreGen[Admission | None]:
         admission = CallAdmission(call_id=id(call))
+        remaining: int | None = None
         if self.limiting is not None:
             limiting = self.limiting
 
@@ -214,7 +215,7 @@ class ConfiguredPolicy(Policy):
                 return self._prompt_tokens(admission, inbound) + cap
 
             charges = limiting.charges(call, limiting.rules, tokens)
-            admission.charges = yield from limiting.acquire(call, charges)
+            admission.charges, remaining = yield from limiting.acquire(call, charges, count=True)
         if self.budgets is not None:
             try:
                 worst = self.worst_case_usd(inbound, plan, admission)
@@ -224,24 +225,28 @@ class ConfiguredPolicy(Policy):
                     yield from self.limiting.refund(call, admission.charges, requests_too=True)
                 raise
         if self.limiting is not None:
-            yield from self.limiting.note_remaining(call, admission.charges)
-        self._open[id(call)] = admission
-        if len(self._open) > _OPEN_CALLS_CAP:
-            self._open.popitem(last=False)
+            if remaining is not None:  # only an admitted call says what is left
+                call.rate_limit_remaining = remaining
+            if self.limiting.deployment_rules:  # deployment_admit finds the call's admission here
+                self._open[id(call)] = admission
+                if len(self._open) > _OPEN_CALLS_CAP:
+                    self._open.popitem(last=False)
         return admission
 
     def deployment_admit(self, call: CallRecord, inbound: Inbound, deployment: Deployment) -> CoreGen[bool]:
         limiting = self.limiting
         rules = limiting.deployment_rules.get(deployment.id) if limiting is not None else None
+        if limiting is None or not rules:
+            return True
         admission = self._open.get(id(call))
-        if limiting is None or not rules or admission is None:
+        if admission is None:
             return True
 
         def tokens() -> int:
             return self._prompt_tokens(admission, inbound) + self.output_cap(inbound, deployment)
 
         try:
-            made = yield from limiting.acquire(call, limiting.charges(call, rules, tokens))
+            made, _ = yield from limiting.acquire(call, limiting.charges(call, rules, tokens))
         except RateLimitExceeded as refused:
             _log.debug("llm-gateway-mw: skipping %s: %s", deployment.id, refused.message)
             return False
@@ -253,15 +258,16 @@ class ConfiguredPolicy(Policy):
             return
         self._open.pop(admission.call_id, None)
         usage = call.usage
-        if self.limiting is not None:
+        limiting = self.limiting
+        if limiting is not None and (limiting.token_rules or admission.deployment_charges):
             real = usage.total_tokens if usage is not None else None
-            yield from self.limiting.settle(call, admission.charges, real)
-            served = _served_by(call)
+            yield from limiting.settle(call, admission.charges, real)
+            served = _served_by(call) if admission.deployment_charges else None
             for deployment_id, charges in admission.deployment_charges:
                 if deployment_id == served:
-                    yield from self.limiting.settle(call, charges, real)
+                    yield from limiting.settle(call, charges, real)
                 else:  # admitted, then failed or skipped: it consumed no tokens
-                    yield from self.limiting.refund(call, charges)
+                    yield from limiting.refund(call, charges)
         if self.budgets is not None:
             # No usage (a cut stream that never said): keep the worst case. No price: nothing to count.
             cost = call.cost_usd if call.cost_usd is not None else (0.0 if usage is not None else None)

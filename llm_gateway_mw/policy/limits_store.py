@@ -17,6 +17,8 @@ window), a layout pinned by a test so that a ``limits`` upgrade that changes it 
 
 from __future__ import annotations
 
+import functools
+import threading
 import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
@@ -26,7 +28,7 @@ from .stores import AsyncOver, PerLoop, RedisConnector, is_memory_url
 if TYPE_CHECKING:
     from ..config.schema import RateLimitsConfig
 
-__all__ = ["ADJUST_SCRIPT", "LimitsStore", "redis_limit_key"]
+__all__ = ["ADJUST_SCRIPT", "LimitsStore", "keyed_item", "redis_limit_key"]
 
 Ids = tuple[str, ...]
 
@@ -57,27 +59,111 @@ return 0
 """
 
 
+_KEYS_CAP = 4096
+"""Window keys one rule remembers (one per caller it has seen); past it the memo starts over."""
+
+
+def keyed_item(item: Any) -> Any:
+    """``item`` (a ``limits`` RateLimitItem) as one that remembers the window keys it builds.
+
+    ``limits`` strategies call ``item.key_for(*identifiers)`` on every hit and every stats
+    read: a join of normalised strings that costs about a third of a memory-store hit. The
+    identifiers of a caller's window never change, so the key (``limits``' own) is built once.
+    """
+    base: type = type(item)
+    keyed = _KEYED_CLASSES.get(base)
+    if keyed is None:
+        keyed = _KEYED_CLASSES[base] = _keyed_item_class(base)
+    return keyed(item.amount, item.multiples, item.namespace)
+
+
+_KEYED_CLASSES: dict[type, type] = {}
+
+
+def _keyed_item_class(base: type) -> type:
+    class KeyedItem(base):  # type: ignore[misc, valid-type]
+        __slots__ = ("_keys",)
+
+        def __init__(self, amount: int, multiples: int | None = 1, namespace: str = "LIMITER") -> None:
+            super().__init__(amount, multiples, namespace)
+            self._keys: dict[tuple[Any, ...], str] = {}
+
+        def key_for(self, *identifiers: Any) -> str:
+            key = self._keys.get(identifiers)
+            if key is None:
+                if len(self._keys) >= _KEYS_CAP:
+                    self._keys.clear()
+                key = self._keys[identifiers] = super().key_for(*identifiers)
+            return key
+
+    KeyedItem.__name__ = KeyedItem.__qualname__ = f"Keyed{base.__name__}"
+    return KeyedItem
+
+
 def redis_limit_key(prefix: str, strategy: str, item: Any, ids: Ids) -> str:
     """The Redis key ``limits`` keeps a window in (the sliding window's *current* window)."""
     base = item.key_for(*ids)
     return f"{prefix}:{{{base}}}" if strategy == "sliding-window-counter" else f"{prefix}:{base}"
 
 
+SWEEP_SECONDS = 1.0
+"""How often a memory store drops expired windows (``limits`` itself starts a Timer every 10 ms)."""
+
+
+@functools.cache
+def _swept_memory_storage_class() -> Any:
+    """``limits``' MemoryStorage, sweeping expired windows at most once every ``SWEEP_SECONDS``.
+
+    ``MemoryStorage`` starts a new ``threading.Timer`` (10 ms) on every hit once the last one has
+    fired: under steady traffic that is a thread start every 10 ms, and each sweep copies every
+    moving-window list. Expiry is only housekeeping (every read checks the clock itself), so
+    sweeping once a second gives the same answers with one short-lived thread a second.
+    """
+    from limits.storage import MemoryStorage
+
+    class SweptMemoryStorage(MemoryStorage):
+        _next_sweep = 0.0
+
+        def _MemoryStorage__schedule_expiry(self) -> None:  # replaces limits' private (name-mangled) hook
+            now = time.monotonic()
+            if now < self._next_sweep:
+                return
+            self._next_sweep = now + SWEEP_SECONDS
+            expire = getattr(self, "_MemoryStorage__expire_events")  # noqa: B009 - a name-mangled method
+            timer = threading.Timer(SWEEP_SECONDS, expire)
+            timer.daemon = True
+            timer.start()
+            self.timer = timer
+
+    # Subclassing makes limits wrap its storage methods in its error wrapper a second time;
+    # keep the parent's (wrapped once) so a hit costs no extra layer.
+    for name, method in list(vars(SweptMemoryStorage).items()):
+        inherited = vars(MemoryStorage).get(name)
+        if inherited is not None and getattr(method, "__wrapped__", None) is inherited:
+            setattr(SweptMemoryStorage, name, inherited)
+    return SweptMemoryStorage
+
+
 class _MemoryLimits:
     """Both faces of a ``memory://`` store: one ``limits`` MemoryStorage for sync and async clients."""
 
     def __init__(self, strategy: str) -> None:
-        from limits.storage import MemoryStorage
         from limits.strategies import STRATEGIES
 
         self.strategy = strategy
-        self.storage = MemoryStorage()
+        self.storage = _swept_memory_storage_class()()
         self.limiter = STRATEGIES[strategy](self.storage)
 
     def hit(self, item: Any, ids: Ids, cost: int) -> bool:
         return bool(self.limiter.hit(item, *ids, cost=cost))
 
     def stats(self, item: Any, ids: Ids) -> tuple[float, int]:
+        if self.strategy == "moving-window":
+            # MovingWindowRateLimiter.get_window_stats, read straight from the storage: it is
+            # read after every admitted call, and the strategy's layers cost as much as the read.
+            expiry = item.get_expiry()
+            start, count = self.storage.get_moving_window(item.key_for(*ids), item.amount, expiry)
+            return start + expiry, item.amount - count
         stats = self.limiter.get_window_stats(item, *ids)
         return float(stats.reset_time), int(stats.remaining)
 

@@ -218,7 +218,22 @@ class Guard:
     fail_open: bool
     errors: tuple[type[BaseException], ...] = ()
     clock: Callable[[], float] = time.monotonic
+    local: bool = False  # an in-process (memory://) store: called in place, nothing to guard
     _down_until: float = field(default=0.0)
+
+    def call(
+        self, call: CallRecord | None, store: Any, method: str, *args: Any, decides: bool = False
+    ) -> CoreGen[Any]:
+        """``store``'s ``method(*args)`` on the face of the running driver, guarded as in ``run``.
+
+        A ``local`` store does no I/O and cannot be unreachable, so its method is called right
+        here, for sync and async clients alike, instead of a ``StoreCall`` round trip through
+        the driver (which would make the very same call: on ``.sync``, or on ``.aio``, an
+        ``AsyncOver`` of the same object). The decision logic around it is the same either way.
+        """
+        if self.local:
+            return getattr(store.sync, method)(*args)
+        return (yield from self.run(call, StoreCall(store, method, args), decides=decides))
 
     def run(self, call: CallRecord | None, effect: StoreCall, *, decides: bool = False) -> CoreGen[Any]:
         """The store's answer, or ``DEGRADED`` when the store is down.

@@ -26,21 +26,30 @@ class HttpStreamHandle:
     _async_iter: Any = None
 
     def read_sync(self) -> bytes:
-        if self._sync_iter is None:
-            # Without a content encoding the transport's own byte stream is the body: skip the decoder layer.
-            self._sync_iter = (
-                iter(self.response.stream) if _identity(self.response) else self.response.iter_bytes()
-            )
-        return next(self._sync_iter, b"")  # type: ignore[no-any-return]
+        return next(self.chunks_sync(), b"")  # type: ignore[no-any-return]
 
     async def read_async(self) -> bytes:
-        if self._async_iter is None:
-            identity = _identity(self.response)
-            self._async_iter = self.response.stream.__aiter__() if identity else self.response.aiter_bytes()
         try:
-            return await self._async_iter.__anext__()  # type: ignore[no-any-return]
+            return await self.chunks_async().__anext__()  # type: ignore[no-any-return]
         except StopAsyncIteration:
             return b""
+
+    def chunks_sync(self) -> Any:
+        """The body's chunk iterator, which the relay loops over directly (no method call per chunk).
+
+        Without a content encoding the transport's own byte stream is the body: no decoder layer.
+        """
+        if self._sync_iter is None:
+            response = self.response
+            self._sync_iter = iter(response.stream) if _identity(response) else response.iter_bytes()
+        return self._sync_iter
+
+    def chunks_async(self) -> Any:
+        """Async twin of :meth:`chunks_sync`."""
+        if self._async_iter is None:
+            response = self.response
+            self._async_iter = response.stream.__aiter__() if _identity(response) else response.aiter_bytes()
+        return self._async_iter
 
     def close_sync(self) -> None:
         self.response.close()
