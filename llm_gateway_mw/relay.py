@@ -6,8 +6,11 @@ byte has reached the caller there is no failover: a failure ends the stream with
 caller's SDK raises as its own typed error, so content is never duplicated or half-replayed.
 
 Same-dialect streams take a fast path on the hot loop: a chunk of whole events carrying nothing an
-observer needs (no usage, finish reason, end marker or error; see ``PassthroughMarkers``) is
-forwarded as the very bytes object that arrived, without being parsed, copied or re-encoded.
+observer needs (no usage, finish reason, end marker or error) is forwarded as the very bytes object
+that arrived, without being parsed, copied or re-encoded. The stream's plain content chunks are
+recognised by their learned shape (``dialects.sse.ChunkTemplate``: a few comparisons, inlined in
+the loops), any other chunk by substring searches (``dialects.sse.classify``); only chunks that
+may carry a marker reach the parser and the observer.
 """
 
 from __future__ import annotations
@@ -39,7 +42,11 @@ __all__ = ["StreamRelay", "async_chunks", "sync_chunks"]
 
 
 def sync_chunks(handle: StreamHandle) -> Iterator[bytes]:
-    """The handle's own chunk iterator when it has one (no method call per chunk), else its reads."""
+    """The handle's own chunk iterator when it has one (no method call per chunk), else its reads.
+
+    ``chunks_sync`` / ``chunks_async`` are optional on a ``StreamHandle``: the HTTP handle has them,
+    the in-process mock's handle is read through ``read_sync`` / ``read_async``.
+    """
     chunks: Any = getattr(handle, "chunks_sync", None)
     return chunks() if chunks is not None else iter(handle.read_sync, b"")  # type: ignore[no-any-return]
 
