@@ -25,7 +25,7 @@ headers) and one ``adjust`` per rule given back.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -36,7 +36,7 @@ from .stores import DEGRADED, Guard
 if TYPE_CHECKING:
     from ..config.schema import GatewayConfig
     from ..drivers import CoreGen
-    from ..records import CallRecord
+    from ..records import Caller, CallRecord
 
 __all__ = [
     "Charge",
@@ -94,7 +94,7 @@ class LimitRule:
 
 @dataclass(frozen=True, slots=True)
 class Charge:
-    """What one call took from one rule (request charges are shared by every call of one caller)."""
+    """What one call took from one rule (request charges are shared by the calls of one caller)."""
 
     rule: LimitRule
     ids: Ids  # limits' identifiers of the window: ("<namespace>/<who>/<unit>",)
@@ -102,7 +102,7 @@ class Charge:
     who: str
 
 
-_CONSTANT_CHARGES_CAP = 4096  # (rule, caller) pairs kept; past it the memo starts over
+_KNOWN_CHARGES_CAP = 4096  # (rules, caller, model) charge lists kept; past it the memo starts over
 
 
 def compile_call_rules(config: GatewayConfig) -> list[LimitRule]:
@@ -163,38 +163,48 @@ class RateLimiting:
     guard: Guard
     rules: list[LimitRule]
     deployment_rules: dict[str, list[LimitRule]] = field(default_factory=dict)
-    _request_charges: dict[tuple[int, str], Charge] = field(default_factory=dict)
     token_rules: bool = field(init=False)  # does any call-level rule count tokens (then settle has work)?
+    _requests_only: set[int] = field(init=False)  # ids of the rule lists that count no tokens
+    _known: dict[tuple[int, Caller, str], tuple[Charge, ...]] = field(init=False, default_factory=dict)
 
     def __post_init__(self) -> None:
         self.token_rules = any(rule.unit == "tokens" for rule in self.rules)
+        lists = [self.rules, *self.deployment_rules.values()]
+        self._requests_only = {id(rules) for rules in lists if all(r.unit == "requests" for r in rules)}
 
-    def charges(self, call: CallRecord, rules: list[LimitRule], tokens: Callable[[], int]) -> list[Charge]:
+    def charges(
+        self, call: CallRecord, rules: list[LimitRule], tokens: Callable[[], int]
+    ) -> tuple[Charge, ...]:
         """The charges ``rules`` make for this call (tokens estimated only when a token rule applies).
 
-        A request rule's charge for one caller is always the same, so it is made once and reused.
+        Request charges depend only on the caller and the model, so the charges of a list of
+        request rules are made once per (caller, model) and reused.
         """
+        if id(rules) not in self._requests_only:
+            return self._make_charges(call, rules, tokens)
+        key = (id(rules), call.caller, call.requested_model)
+        known = self._known.get(key)
+        if known is None:
+            if len(self._known) >= _KNOWN_CHARGES_CAP:
+                self._known.clear()
+            known = self._known[key] = self._make_charges(call, rules, tokens)
+        return known
+
+    def _make_charges(
+        self, call: CallRecord, rules: list[LimitRule], tokens: Callable[[], int]
+    ) -> tuple[Charge, ...]:
         out: list[Charge] = []
-        memo = self._request_charges
         for rule in rules:
             if not rule.applies(call):
                 continue
             who = rule.identity(call)
-            if rule.unit == "requests":
-                charge = memo.get((id(rule), who))
-                if charge is None:
-                    if len(memo) >= _CONSTANT_CHARGES_CAP:
-                        memo.clear()
-                    charge = memo[(id(rule), who)] = Charge(rule, _window_ids(rule, who), 1, who)
-                out.append(charge)
-                continue
-            cost = tokens()
+            cost = tokens() if rule.unit == "tokens" else 1
             if cost > 0:
                 out.append(Charge(rule, _window_ids(rule, who), cost, who))
-        return out
+        return tuple(out)
 
     def acquire(
-        self, call: CallRecord, charges: list[Charge], *, count: bool = False
+        self, call: CallRecord, charges: Sequence[Charge], *, count: bool = False
     ) -> CoreGen[tuple[list[Charge], int | None]]:
         """Hit every charge, or none: raises ``RateLimitExceeded`` after giving earlier hits back.
 
