@@ -128,36 +128,58 @@ class StreamRelay:
         the caller stops reading, however that happens (exhausted, closed, collected).
 
         The loop inlines ``ChunkTemplate.matches`` with the shape in local variables, so a plain
-        content chunk costs a few comparisons and no method call; any other chunk, the end of the
-        stream, a read failure and a passed deadline go to ``step``.
+        content chunk costs a few comparisons and no method call; another chunk that may pass
+        unparsed costs ``classify``. A chunk that must be parsed, the end of the stream and a read
+        failure leave the inner loop for ``_parse`` / ``step``, outside the ``try`` that turns
+        iterator errors into failures (``checking`` keeps a bug in the check from passing for one).
         """
         try:
             out = self.start()
             if out:
                 yield out
-            capture, deadline, monotonic = self.capture, self.deadline, time.monotonic
+            capture, deadline, monotonic, template = (
+                self.capture,
+                self.deadline,
+                time.monotonic,
+                self._template,
+            )
             prefix, plen, suffix, slen = self._shape()
+            checking = False
             while not self.done:
                 chunk: bytes | Failure
                 try:
                     for chunk in chunks:
-                        # ChunkTemplate.matches, inlined; nothing in this loop raises but the iterator.
                         end = len(chunk) - slen
                         if end >= plen and chunk[:plen] == prefix and chunk[end:] == suffix:
                             middle = chunk[plen:end]
-                            if 34 not in middle and 10 not in middle and 13 not in middle:
-                                if monotonic() > deadline:
-                                    break
-                                if capture is not None:
-                                    capture.append(chunk)
-                                yield chunk
-                                continue
-                        break  # any other chunk: to ``step``, outside this ``try``
+                            clean = 34 not in middle and 10 not in middle and 13 not in middle
+                        else:
+                            clean = False
+                        if not clean:
+                            checking = True
+                            clean = self._passes(chunk)
+                            checking = False
+                            if not clean:
+                                break
+                            prefix, plen, suffix, slen = (
+                                template.prefix,
+                                template.plen,
+                                template.suffix,
+                                template.slen,
+                            )
+                        if capture is not None:
+                            capture.append(chunk)
+                        if monotonic() > deadline:
+                            yield chunk + self._deadline_passed()
+                            return
+                        yield chunk
                     else:
                         chunk = b""
                 except Exception as exc:
+                    if checking:
+                        raise
                     chunk = Failure("connection", f"{type(exc).__name__}: {exc}")
-                out = self.step(chunk)
+                out = self._parse(chunk) if chunk.__class__ is bytes and chunk else self.step(chunk)
                 if out:
                     yield out
                 prefix, plen, suffix, slen = self._shape()
@@ -172,8 +194,14 @@ class StreamRelay:
             out = self.start()
             if out:
                 yield out
-            capture, deadline, monotonic = self.capture, self.deadline, time.monotonic
+            capture, deadline, monotonic, template = (
+                self.capture,
+                self.deadline,
+                time.monotonic,
+                self._template,
+            )
             prefix, plen, suffix, slen = self._shape()
+            checking = False
             while not self.done:
                 chunk: bytes | Failure
                 try:
@@ -181,19 +209,34 @@ class StreamRelay:
                         end = len(chunk) - slen
                         if end >= plen and chunk[:plen] == prefix and chunk[end:] == suffix:
                             middle = chunk[plen:end]
-                            if 34 not in middle and 10 not in middle and 13 not in middle:
-                                if monotonic() > deadline:
-                                    break
-                                if capture is not None:
-                                    capture.append(chunk)
-                                yield chunk
-                                continue
-                        break
+                            clean = 34 not in middle and 10 not in middle and 13 not in middle
+                        else:
+                            clean = False
+                        if not clean:
+                            checking = True
+                            clean = self._passes(chunk)
+                            checking = False
+                            if not clean:
+                                break
+                            prefix, plen, suffix, slen = (
+                                template.prefix,
+                                template.plen,
+                                template.suffix,
+                                template.slen,
+                            )
+                        if capture is not None:
+                            capture.append(chunk)
+                        if monotonic() > deadline:
+                            yield chunk + self._deadline_passed()
+                            return
+                        yield chunk
                     else:
                         chunk = b""
                 except Exception as exc:
+                    if checking:
+                        raise
                     chunk = Failure("connection", f"{type(exc).__name__}: {exc}")
-                out = self.step(chunk)
+                out = self._parse(chunk) if chunk.__class__ is bytes and chunk else self.step(chunk)
                 if out:
                     yield out
                 prefix, plen, suffix, slen = self._shape()
@@ -212,18 +255,11 @@ class StreamRelay:
                 self.done = True
                 return tail + self._encode(self.translator.finish())
             return tail + self._fail("the upstream closed the stream before its final event")
-        if self.markers is None:
-            out = self._emit(self.parser.feed(result))
-        elif self._passes(result):
-            out = result
-            if self.capture is not None:
-                self.capture.append(out)
-        else:
-            out = self._emit(parse_complete(self.parser.take_complete(result)))
-            self._fast = self.markers if self.parser.idle else None
-        if not self.done and time.monotonic() > self.deadline:
-            return out + self._deadline_passed()
-        return out
+        if not self._passes(result):
+            return self._parse(result)
+        if self.capture is not None:
+            self.capture.append(result)
+        return result + self._deadline_passed() if time.monotonic() > self.deadline else result
 
     def abort(self, reason: str) -> None:
         """The caller stopped reading (close, break, garbage collection): the stream ends as cut short."""
@@ -255,6 +291,17 @@ class StreamRelay:
         if verdict == CLEAN_DATA_LINE:
             self._template.learn(chunk)
         return verdict != MUST_PARSE
+
+    def _parse(self, chunk: bytes) -> bytes:
+        """A chunk through the parser and the translator or observer (it may carry a marker)."""
+        if self.markers is None:
+            out = self._emit(self.parser.feed(chunk))
+        else:
+            out = self._emit(parse_complete(self.parser.take_complete(chunk)))
+            self._fast = self.markers if self.parser.idle else None
+        if not self.done and time.monotonic() > self.deadline:
+            return out + self._deadline_passed()
+        return out
 
     def _emit(self, events: list[SSEEvent]) -> bytes:
         out = []

@@ -156,8 +156,15 @@ class PassthroughMarkers:
     needles: tuple[str, ...]
     data_line_needles: tuple[str, ...]
 
+    def __post_init__(self) -> None:
+        if any(len(needle) >= _REACH for needle in self.data_line_needles):
+            raise ValueError(f"data line needles must be shorter than {_REACH} characters")
+
 
 MUST_PARSE, CLEAN, CLEAN_DATA_LINE = 0, 1, 2
+# Longer than any data line needle: how many bytes of a shape's prefix end and suffix start decide
+# whether a needle can straddle it (``_safe_shape``).
+_REACH = 32
 
 
 def classify(chunk: bytes, markers: PassthroughMarkers) -> int:
@@ -235,15 +242,21 @@ class ChunkTemplate:
             prefix = prefix[: _common_prefix(prefix, chunk)]
         if not chunk.endswith(suffix):
             suffix = suffix[len(suffix) - _common_suffix(suffix, chunk) :]
-        if len(prefix) < 9 or not _safe_shape(prefix, suffix, self._markers):
+        # A middle with an unescaped quote leaves the string: these chunks differ in more than one place
+        # (OpenAI's "obfuscation" padding, say) and the shape would only cost comparisons.
+        middle = chunk[len(prefix) : len(chunk) - len(suffix)]
+        if (
+            len(prefix) < 9
+            or 34 in middle.replace(b'\\"', b"")
+            or not _safe_shape(prefix, suffix, self._markers)
+        ):
             self.plen, self._learned = self.OFF, self._REFINEMENTS  # no usable shape: stop trying
             return
         self.prefix, self.suffix, self.plen, self.slen = prefix, suffix, len(prefix), len(suffix)
 
 
-# Whether no needle can straddle a shape depends only on the prefix's last and the suffix's first bytes
-# (fewer than _REACH of each: the needles are shorter); streams of one model and provider share them.
-_REACH = 32
+# Verdicts by the prefix's last and the suffix's first _REACH bytes: the streams of one model and
+# provider share them.
 _SAFE_SHAPES: dict[tuple[bytes, bytes, PassthroughMarkers], bool] = {}
 
 
@@ -252,7 +265,7 @@ def _safe_shape(prefix: bytes, suffix: bytes, markers: PassthroughMarkers) -> bo
     safe = _SAFE_SHAPES.get(key)
     if safe is None:
         needles = [needle.encode("latin-1") for needle in markers.data_line_needles]
-        safe = not any(len(n) >= _REACH or _straddles(key[0], key[1], n) for n in needles)
+        safe = not any(_straddles(key[0], key[1], needle) for needle in needles)
         if len(_SAFE_SHAPES) >= 256:
             _SAFE_SHAPES.clear()
         _SAFE_SHAPES[key] = safe

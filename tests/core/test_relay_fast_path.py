@@ -73,6 +73,7 @@ def openai_stream(rng: random.Random) -> list[bytes]:
     base: dict[str, Any] = {"id": "chatcmpl-x", "object": "chat.completion.chunk", "model": "m"}
     if rng.random() < 0.5:
         base["usage"] = None
+    padded = rng.random() < 0.2  # OpenAI's "obfuscation": a second string that varies on every chunk
     events = []
     for i in range(rng.randrange(1, 25)):
         choice: dict[str, Any] = {
@@ -84,6 +85,8 @@ def openai_stream(rng: random.Random) -> list[bytes]:
         if rng.random() < 0.1:  # another choice finishing inside an otherwise plain-looking chunk
             choices.insert(0, {"index": 1, "delta": {"content": "x"}, "finish_reason": "stop"})
         body = {**base, "choices": choices}
+        if padded:
+            body["obfuscation"] = "x" * rng.randrange(1, 9)
         if rng.random() < 0.05:  # running usage on a content chunk (vLLM's continuous usage stats)
             body["usage"] = {"prompt_tokens": 3, "completion_tokens": i, "total_tokens": 3 + i}
         event = openai_event(rng, body, spaced and rng.random() < 0.9)
@@ -237,12 +240,35 @@ def test_fast_path_is_invisible(dialect: str, mode: str) -> None:
         assert outcome(fast, run(fast)) == outcome(slow, run(slow)), (case, chunks)
 
 
-def test_plain_chunks_are_forwarded_as_the_same_objects() -> None:
-    events = openai_stream(random.Random(3))
-    relay = make_relay("openai", events, PASSTHROUGH_MARKERS["openai"])
+@pytest.mark.parametrize("padded", [False, True])
+def test_plain_chunks_are_forwarded_as_the_same_objects(padded: bool) -> None:
+    padding = b',"obfuscation":"%d"' if padded else b""
+    plain = [
+        b'data: {"id":"c","choices":[{"delta":{"content":"%d"},"finish_reason":null}]%s}\n\n'
+        % (i, padding % (i * 7) if padded else b"")
+        for i in range(20)
+    ]
+    end = [b'data: {"id":"c","choices":[{"delta":{},"finish_reason":"stop"}]}\n\n', b"data: [DONE]\n\n"]
+    relay = make_relay("openai", plain + end, PASSTHROUGH_MARKERS["openai"])
     out = relay_sync(relay)
-    plain = [c for c in events[1:] if b'"content"' in c and b'"finish_reason":null' in c]
-    assert plain and all(any(o is c for o in out) for c in plain)
+    assert all(o is c for o, c in zip(out[1:20], plain[1:], strict=True))
+    assert relay.translator.completed and relay.translator.finish_reasons == ["stop"]
+
+
+@pytest.mark.parametrize("run", [relay_sync, relay_async])
+def test_a_marker_between_the_learned_prefix_and_suffix_is_seen(run: Any) -> None:
+    def line(choices: str) -> bytes:
+        return b'data: {"id":"c","choices":[%s]}\n\n' % choices.encode()
+
+    plain = [line(f'{{"index":0,"delta":{{"content":"{i}"}},"finish_reason":null}}') for i in range(5)]
+    both = line(
+        '{"index":0,"delta":{"content":"a"},"finish_reason":"stop"},'
+        '{"index":1,"delta":{"content":"b"},"finish_reason":null}'
+    )
+    relay = make_relay("openai", [*plain, both, *plain[:2]], PASSTHROUGH_MARKERS["openai"])
+    assert relay._template.matches(both) is False
+    run(relay)
+    assert relay.translator.finish_reasons == ["stop"]
 
 
 @pytest.mark.parametrize("run", [relay_sync, relay_async])
@@ -272,6 +298,19 @@ def test_deadline_passing_mid_stream_ends_it_on_the_fast_path(
     assert b"deadline" in out[-1] and out[-1].startswith(content[len(out) - 1])
     assert 5 < len(out) < 15
     assert all(o is c for o, c in zip(out[3:-1], content[3:], strict=False))  # forwarded unparsed
+
+
+@pytest.mark.parametrize("run", [relay_sync, relay_async])
+def test_a_bug_in_the_fast_path_check_is_not_taken_for_an_upstream_failure(
+    run: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken(chunk: bytes, markers: PassthroughMarkers) -> int:
+        raise RuntimeError("bug")
+
+    monkeypatch.setattr(relay_module, "classify", broken)
+    relay = make_relay("openai", openai_stream(random.Random(9)), PASSTHROUGH_MARKERS["openai"])
+    with pytest.raises(RuntimeError, match="bug"):
+        run(relay)
 
 
 def test_http_handle_reads_and_iterates_one_body() -> None:

@@ -19,7 +19,9 @@ OPENAI = PASSTHROUGH_MARKERS["openai"]
 ANTHROPIC = PASSTHROUGH_MARKERS["anthropic"]
 
 
-def chunk(text: str, *, finish: str | None = None, spaced: bool = False, usage: bool = False) -> bytes:
+def chunk(
+    text: str, *, finish: str | None = None, spaced: bool = False, usage: bool = False, padding: str = ""
+) -> bytes:
     body: dict[str, object] = {
         "id": "chatcmpl-1",
         "object": "chat.completion.chunk",
@@ -28,6 +30,8 @@ def chunk(text: str, *, finish: str | None = None, spaced: bool = False, usage: 
     }
     if usage:
         body["usage"] = None
+    if padding:
+        body["obfuscation"] = padding
     separators = (", ", ": ") if spaced else (",", ":")
     return b"data: " + json.dumps(body, separators=separators).encode() + b"\n\n"
 
@@ -112,6 +116,18 @@ def test_template_refuses_a_shape_a_needle_could_straddle() -> None:
     assert classify(b'data: {"z":0,"usage":{}}\n\n', OPENAI) == MUST_PARSE
     assert template.plen == ChunkTemplate.OFF
     assert not template.matches(b'data: {"z":0,"usage":{}}\n\n')
+
+
+def test_template_gives_up_on_chunks_that_differ_in_two_strings() -> None:
+    template = learned(chunk("Hello", padding="q7Zp"), chunk(" world", padding="x"))
+    assert template.plen == ChunkTemplate.OFF  # the text and the padding: no one middle
+
+
+def test_escaped_quotes_in_the_text_keep_the_template() -> None:
+    template = learned(chunk("Hello"), chunk('"world'))
+    assert template.plen != ChunkTemplate.OFF
+    assert template.matches(chunk("again"))
+    assert not template.matches(chunk('"again"'))  # escaped quotes in a middle still go to classify
 
 
 def test_template_stops_learning_when_chunks_share_too_little() -> None:
