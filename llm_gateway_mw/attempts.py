@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 from .dialects.errors import error_message_from_body
 from .dialects.sse import SSEEvent, SSEParser
 from .dialects.wire_usage import UNREADABLE, tail_usage
-from .effects import CloseStream, Failure, ReadChunk, Send, Sleep, UpstreamReply
+from .effects import CloseStream, Failure, ReadChunk, Send, Sleep, Upstream, UpstreamReply, UpstreamRequest
 from .errors import GatewayRefusal, NoHealthyDeployment
 from .inbound import loads_json
 from .records import AttemptRecord, CallRecord
@@ -30,7 +30,7 @@ if TYPE_CHECKING:
     from .runtime import Binding, Runtime
     from .usage import Usage
 
-__all__ = ["AttemptResult", "attempt_plan"]
+__all__ = ["AttemptResult", "FirstSend", "attempt_plan", "first_result", "first_send"]
 
 _CONTEXT_ERRORS = (
     "context_length_exceeded",
@@ -63,10 +63,92 @@ class AllAttemptsFailed(Exception):
         self.why = why
 
 
-def attempt_plan(
+@dataclass(slots=True)
+class FirstSend:
+    """The plan's first request, built before the attempt loop for the common call (``first_send``)."""
+
+    deployment: Deployment
+    health: DeploymentHealth
+    attempt: AttemptRecord
+    request: UpstreamRequest
+    upstream: Upstream
+    unchanged: Dialect | None  # the reply's dialect when it goes back to the caller as it is
+
+
+def first_send(
     rt: Runtime, binding: Binding, call: CallRecord, inbound: Inbound, plan: Plan, deadline: float
+) -> FirstSend | None:
+    """The common call's first request, built by plain functions rather than the attempt loop.
+
+    Most calls are whole (not streamed), have no policy stage and succeed at their first
+    candidate: for those the pipeline sends this, and ``first_result`` commits the reply.
+    Any other case returns None, and any reply that is not a usable answer goes to
+    ``attempt_plan`` as its first try, so retries and failover decide exactly as always.
+    """
+    if rt.policy_active or inbound.stream or not plan.groups or not plan.groups[0].deployments:
+        return None
+    group = plan.groups[0]
+    deployment = group.deployments[0]
+    if rt.precheck(deployment, inbound, None):
+        return None
+    health = rt.health(deployment)
+    if health.opened_at is not None:  # circuit not closed: the loop decides about probes and waits
+        return None
+    try:
+        body = _upstream_body(rt, inbound, deployment)
+    except GatewayRefusal:
+        return None  # the loop reports it, or tries the fallbacks
+    remaining = deadline - time.monotonic()
+    timeout = remaining if inbound.timeout is None else min(inbound.timeout, remaining)
+    request = deployment.build_request(inbound, body if deployment.passthrough else dict(body), timeout)
+    attempt = rt.new_attempt(call, deployment, group.fallback_from)
+    if rt.propagate_traceparent:
+        rt.inject_traceparent(attempt, request)
+    health.in_flight += 1  # the pipeline takes it off when the send returns
+    upstream = rt.upstream_for(deployment, binding)
+    return FirstSend(deployment, health, attempt, request, upstream, _unchanged(inbound, deployment))
+
+
+def first_result(first: FirstSend, reply: UpstreamReply) -> AttemptResult | None:
+    """The first reply as the committed result when it is a usable whole answer, else None."""
+    result = _judge_reply(first.deployment, first.attempt, reply, False, first.unchanged)
+    return result if type(result) is AttemptResult else None
+
+
+def _upstream_body(rt: Runtime, inbound: Inbound, deployment: Deployment) -> dict[str, Any]:
+    """The request body in the deployment's dialect (the caller's own body on a passthrough)."""
+    if deployment.passthrough:
+        return inbound.body
+    return request_for(
+        inbound.body,
+        source=inbound.dialect,
+        target=deployment.target_dialect(inbound.dialect),
+        model=deployment.upstream_model,
+        operation=inbound.operation,
+        default_max_tokens=rt.default_max_tokens(deployment),
+        drop_unsupported=rt.drop_unsupported(deployment),
+    )
+
+
+def _unchanged(inbound: Inbound, deployment: Deployment) -> Dialect | None:
+    """A same-dialect reply goes back to the SDK as it came: only its usage is read then."""
+    return inbound.dialect if deployment.target_dialect(inbound.dialect) == inbound.dialect else None
+
+
+def attempt_plan(
+    rt: Runtime,
+    binding: Binding,
+    call: CallRecord,
+    inbound: Inbound,
+    plan: Plan,
+    deadline: float,
+    sent: tuple[FirstSend, UpstreamReply] | None = None,
 ) -> CoreGen[AttemptResult]:
-    """Try the plan's deployments in order until one answers; raise when none can."""
+    """Try the plan's deployments in order until one answers; raise when none can.
+
+    ``sent``: the first try, already made by the pipeline (``first_send``): it counts as the
+    first attempt on its deployment, which the loop reaches first.
+    """
     skipped: list[str] = []
     last: tuple[Deployment | None, UpstreamReply | None, str] = (None, None, "no deployment was tried")
     first_name = plan.groups[0].name if plan.groups else call.requested_model
@@ -93,9 +175,11 @@ def attempt_plan(
                     skipped.append(f"{deployment.id}: at its rate limit")
                     soonest = 1.0 if soonest is None else min(soonest, 1.0)
                     continue
+                first = sent if sent is not None and sent[0].deployment is deployment else None
+                sent = None
                 try:
                     outcome = yield from _try_deployment(
-                        rt, binding, call, inbound, deployment, health, deadline, group.fallback_from
+                        rt, binding, call, inbound, deployment, health, deadline, group.fallback_from, first
                     )
                 except GatewayRefusal as refusal:
                     # This deployment cannot take the request as asked (e.g. an untranslatable parameter):
@@ -144,42 +228,38 @@ def _try_deployment(
     health: DeploymentHealth,
     deadline: float,
     fallback_from: str | None,
+    sent: tuple[FirstSend, UpstreamReply] | None = None,
 ) -> CoreGen[AttemptResult | tuple[Any, ...]]:
     """Up to ``retry.attempts`` tries on one deployment: the result, or (reply, why, fail_over, ctx)."""
     config = rt.config.retry
     passthrough = deployment.passthrough
-    body = (
-        inbound.body
-        if passthrough
-        else request_for(
-            inbound.body,
-            source=inbound.dialect,
-            target=deployment.target_dialect(inbound.dialect),
-            model=deployment.upstream_model,
-            operation=inbound.operation,
-            default_max_tokens=rt.default_max_tokens(deployment),
-            drop_unsupported=rt.drop_unsupported(deployment),
-        )
-    )
-    # A same-dialect reply goes back to the SDK as it came: only its usage is read on this path.
-    unchanged = inbound.dialect if deployment.target_dialect(inbound.dialect) == inbound.dialect else None
+    body = _upstream_body(rt, inbound, deployment)
+    unchanged = _unchanged(inbound, deployment)
     reply: UpstreamReply | None = None
     why = ""
     for retry_number in range(config.attempts):
-        remaining = deadline - time.monotonic()
-        if remaining <= 0:
-            return reply, "the call's deadline passed", False, False
-        timeout = remaining if inbound.timeout is None else min(inbound.timeout, remaining)
-        request = deployment.build_request(inbound, body if passthrough else dict(body), timeout)
-        attempt = rt.new_attempt(call, deployment, fallback_from)
-        if rt.propagate_traceparent:
-            rt.inject_traceparent(attempt, request)
-        health.in_flight += 1
-        try:
-            reply = yield Send(rt.upstream_for(deployment, binding), request)
-            result = yield from _read_reply(deployment, attempt, reply, inbound.stream, unchanged)
-        finally:
-            health.in_flight -= 1
+        if sent is not None:  # the first try, made before the loop: judged here like any other
+            attempt, reply = sent[0].attempt, sent[1]
+            sent = None
+            result = _judge_reply(deployment, attempt, reply, False, unchanged)
+            assert result is not None  # first tries are whole replies
+        else:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return reply, "the call's deadline passed", False, False
+            timeout = remaining if inbound.timeout is None else min(inbound.timeout, remaining)
+            request = deployment.build_request(inbound, body if passthrough else dict(body), timeout)
+            attempt = rt.new_attempt(call, deployment, fallback_from)
+            if rt.propagate_traceparent:
+                rt.inject_traceparent(attempt, request)
+            health.in_flight += 1
+            try:
+                reply = yield Send(rt.upstream_for(deployment, binding), request)
+                result = _judge_reply(deployment, attempt, reply, inbound.stream, unchanged)
+                if result is None:  # a 2xx stream: committed once its first event has arrived
+                    result = yield from _open_stream(deployment, attempt, reply)
+            finally:
+                health.in_flight -= 1
         if isinstance(result, AttemptResult):
             return result
         why, status, failure = result
@@ -208,35 +288,43 @@ def _try_deployment(
     return reply, why, True, False
 
 
-def _read_reply(
+def _judge_reply(
     deployment: Deployment,
     attempt: AttemptRecord,
     reply: UpstreamReply,
     stream: bool,
     unchanged: Dialect | None = None,
-) -> CoreGen[AttemptResult | tuple[str, int, str | None]]:
-    """Judge one reply: a usable answer, or (why, status, failure kind).
+) -> AttemptResult | tuple[str, int, str | None] | None:
+    """Judge one reply: a usable answer, (why, status, failure kind), or None for a 2xx stream to open.
 
     ``unchanged``: the reply's dialect when it goes back to the caller as it is; then only its
     usage is decoded (``tail_usage``), unless the body's shape calls for the full parse.
+    A plain function, not a generator: a whole reply needs no I/O to judge.
     """
     if reply.failure is not None:
         return f"{reply.failure.kind} error: {reply.failure.detail}", reply.status, reply.failure.kind
     if reply.status >= 400:
         return f"HTTP {reply.status}: {error_message_from_body(reply.body)}", reply.status, None
-    if not stream or reply.stream is None:
-        if unchanged is not None:
-            usage = tail_usage(reply.body, unchanged)
-            if usage is not UNREADABLE:
-                return AttemptResult(deployment, attempt, reply, usage=usage)
-        try:
-            parsed = loads_json(reply.body)
-        except ValueError:
-            return "the upstream answered 200 with a body that is not JSON", 502, None
-        if not isinstance(parsed, dict):
-            return "the upstream answered 200 with a JSON body that is not an object", 502, None
-        return AttemptResult(deployment, attempt, reply, parsed=parsed)
-    # Streaming: read until the first whole event before committing to this upstream.
+    if stream and reply.stream is not None:
+        return None
+    if unchanged is not None:
+        usage = tail_usage(reply.body, unchanged)
+        if usage is not UNREADABLE:
+            return AttemptResult(deployment, attempt, reply, usage=usage)
+    try:
+        parsed = loads_json(reply.body)
+    except ValueError:
+        return "the upstream answered 200 with a body that is not JSON", 502, None
+    if not isinstance(parsed, dict):
+        return "the upstream answered 200 with a JSON body that is not an object", 502, None
+    return AttemptResult(deployment, attempt, reply, parsed=parsed)
+
+
+def _open_stream(
+    deployment: Deployment, attempt: AttemptRecord, reply: UpstreamReply
+) -> CoreGen[AttemptResult | tuple[str, int, str | None]]:
+    """Read a 2xx stream up to its first whole event: the result, or (why, status, failure kind)."""
+    assert reply.stream is not None
     parser = SSEParser()
     events: list[SSEEvent] = []
     while not events:

@@ -11,9 +11,10 @@ import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from .attempts import AllAttemptsFailed, AttemptResult, attempt_plan
+from .attempts import AllAttemptsFailed, AttemptResult, attempt_plan, first_result, first_send
 from .context import current_call_context
 from .dialects.wire_usage import usage_of
+from .effects import Send
 from .errors import GatewayRefusal, UnknownModelError
 from .inbound import Inbound
 from .records import CallRecord, PendingReply, RequestParams
@@ -67,7 +68,19 @@ def handle_call(rt: Runtime, binding: Binding, inbound: Inbound) -> CoreGen[Outc
         if cached is not None:
             return (yield from _serve_cached(rt, call, inbound, admission, cached))
         deadline = time.monotonic() + rt.config.retry.timeout
-        result = yield from attempt_plan(rt, binding, call, inbound, plan, deadline)  # attempt
+        # attempt: the common call's first request goes out directly; any other case, and any reply
+        # that is not a usable answer, goes through the attempt loop (retries, failover).
+        first = first_send(rt, binding, call, inbound, plan, deadline)
+        result = sent = None
+        if first is not None:
+            try:
+                reply = yield Send(first.upstream, first.request)
+            finally:
+                first.health.in_flight -= 1
+            result = first_result(first, reply)
+            sent = (first, reply)
+        if result is None:
+            result = yield from attempt_plan(rt, binding, call, inbound, plan, deadline, sent)
     except GatewayRefusal as refusal:
         yield from rt.policy.release(admission)
         return _refused(rt, call, inbound, refusal)
@@ -82,7 +95,11 @@ def handle_call(rt: Runtime, binding: Binding, inbound: Inbound) -> CoreGen[Outc
         raise
     if result.parser is not None:
         return _stream(rt, call, inbound, result, admission, deadline)  # translate (streams)
-    return (yield from _complete(rt, call, inbound, result, admission))  # translate + account
+    body = _account(rt, call, inbound, result)  # translate + account
+    if rt.policy_active:
+        yield from rt.policy.settle(admission, call)
+        yield from rt.policy.cache_store(call, inbound, body)
+    return _reply(rt, call, inbound, result, body)
 
 
 def _identify(rt: Runtime, inbound: Inbound) -> CallRecord:
@@ -102,9 +119,8 @@ def _identify(rt: Runtime, inbound: Inbound) -> CallRecord:
     return call
 
 
-def _complete(
-    rt: Runtime, call: CallRecord, inbound: Inbound, result: AttemptResult, admission: Admission | None
-) -> CoreGen[Outcome]:
+def _account(rt: Runtime, call: CallRecord, inbound: Inbound, result: AttemptResult) -> bytes:
+    """Record the successful attempt (usage, cost) and return the body in the caller's dialect."""
     deployment, attempt, parsed = result.deployment, result.attempt, result.parsed
     source = deployment.target_dialect(inbound.dialect)
     body = result.reply.body
@@ -116,18 +132,20 @@ def _complete(
         rt.succeed_attempt(call, attempt, deployment, None)
         call.response_body = body if parsed is None else parsed
     else:
-        if source != inbound.dialect:
-            body = translate_reply(parsed, source=source, target=inbound.dialect, model=inbound.model)
+        body = translate_reply(parsed, source=source, target=inbound.dialect, model=inbound.model)
         rt.succeed_attempt(call, attempt, deployment, summarize_reply(parsed, source))
         call.response_body = parsed
-    if rt.policy_active:
-        yield from rt.policy.settle(admission, call)  # account
-        yield from rt.policy.cache_store(call, inbound, body)
+    return body
+
+
+def _reply(rt: Runtime, call: CallRecord, inbound: Inbound, result: AttemptResult, body: bytes) -> Outcome:
+    """End the call and hand the reply back."""
     rt.end_call(call)
-    if source == inbound.dialect and result.reply.native is not None:
+    reply = result.reply
+    if reply.native is not None and result.deployment.target_dialect(inbound.dialect) == inbound.dialect:
         # Unchanged body: hand the upstream's own response back with the gateway's headers added.
-        return Outcome(result.reply.status, _reply_headers(rt, call, []), body, native=result.reply.native)
-    return Outcome(result.reply.status, _reply_headers(rt, call, result.reply.header_items()), body)
+        return Outcome(reply.status, _reply_headers(rt, call, []), body, native=reply.native)
+    return Outcome(reply.status, _reply_headers(rt, call, reply.header_items()), body)
 
 
 def _stream(

@@ -233,13 +233,13 @@ class Runtime:
     def new_attempt(
         self, call: CallRecord, deployment: Deployment, fallback_from: str | None
     ) -> AttemptRecord:
-        address, port = deployment.server
+        name, provider, kind, upstream_model, address, port = deployment.attempt_facts
         attempt = AttemptRecord(
             len(call.attempts) + 1,
-            deployment.name,
-            deployment.provider_name,
-            deployment.provider_kind,
-            deployment.upstream_model,
+            name,
+            provider,
+            kind,
+            upstream_model,
             call.operation,
             address,
             port,
@@ -294,8 +294,9 @@ class Runtime:
             attempt.response_model = summary.response_model
             attempt.finish_reasons = summary.finish_reasons
         latency = (attempt.first_chunk_at or attempt.ended) - attempt.started
-        self.health(deployment).record_success(latency)
-        self._account_cost(call, deployment, attempt.usage)
+        (self._health.get(deployment.id) or self.health(deployment)).record_success(latency)
+        if attempt.usage is not None:
+            self._account_cost(call, deployment, attempt.usage)
         if self.telemetry_on:
             self.telemetry.end_attempt(call, attempt)
 

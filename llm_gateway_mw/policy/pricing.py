@@ -346,8 +346,14 @@ def cost_usd(usage: Usage, price: Price) -> float:
     out of it before the uncached rest is billed at ``price.input``. Reads fall back to the
     input price and writes to 1.25 x input when the price does not say.
     """
-    cache_read = max(0, usage.cache_read_tokens)
-    cache_write = max(0, usage.cache_write_tokens)
+    cache_read = usage.cache_read_tokens
+    cache_write = usage.cache_write_tokens
+    output = usage.output_tokens
+    if not cache_read and not cache_write:  # the common case: one input price, one output price
+        inputs = usage.input_tokens if usage.input_tokens > 0 else 0
+        return (inputs * price.input + (output if output > 0 else 0) * price.output) / _PER_TOKEN
+    cache_read = max(0, cache_read)
+    cache_write = max(0, cache_write)
     uncached = max(0, usage.input_tokens - cache_read - cache_write)
     read_price = price.input if price.cached_input is None else price.cached_input
     write_price = price.input * CACHE_WRITE_MULTIPLIER if price.cache_write is None else price.cache_write
@@ -355,7 +361,7 @@ def cost_usd(usage: Usage, price: Price) -> float:
         uncached * price.input
         + cache_read * read_price
         + cache_write * write_price
-        + max(0, usage.output_tokens) * price.output
+        + max(0, output) * price.output
     )
     return total / _PER_TOKEN
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -66,6 +66,19 @@ class Deployment:
     model: ModelConfig | None = None
     provider: ProviderConfig | None = None
     passthrough: bool = False
+    # What every attempt record copies (name, provider, kind, upstream model, address, port): built once.
+    attempt_facts: tuple[str, str, str, str, str | None, int | None] = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        address, port = self.server
+        self.attempt_facts = (
+            self.name,
+            self.provider_name,
+            self.provider_kind,
+            self.upstream_model,
+            address,
+            port,
+        )
 
     @property
     def provider_kind(self) -> str:

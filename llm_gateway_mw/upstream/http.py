@@ -104,8 +104,8 @@ class HttpUpstream:
         t = request.timeout
         timeout = {"connect": t, "read": t, "write": t, "pool": t}
         raw = request.raw
-        if raw is not None:  # the SDK's own request: only the deadline changes
-            raw.extensions = {**raw.extensions, "timeout": timeout}
+        if raw is not None:  # the SDK's own request, built for this one send: only the deadline changes
+            raw.extensions["timeout"] = timeout
             return raw, (client._transport_for_url(raw.url) if _is_plain(client) else None)
         if _is_plain(client):
             target = self._urls.get(request.url)
@@ -204,13 +204,16 @@ def _identity(response: Any) -> bool:
 
 def _is_plain(client: Any) -> bool:
     """True when the client adds no behaviour of its own (hooks, auth) around its transport."""
-    hooks = getattr(client, "_event_hooks", None)
-    return (
-        isinstance(hooks, dict)
-        and not any(hooks.values())
-        and getattr(client, "_auth", None) is None
-        and hasattr(client, "_transport_for_url")
-    )
+    try:
+        hooks = client._event_hooks
+        return (
+            not hooks["request"]
+            and not hooks["response"]
+            and client._auth is None
+            and hasattr(client, "_transport_for_url")
+        )
+    except (AttributeError, KeyError, TypeError):  # not an httpx/httpx2 client as we know it
+        return False
 
 
 def _failure(kind: str, exc: BaseException, status: int = 0) -> UpstreamReply:
