@@ -35,7 +35,7 @@ class UpstreamRequest:
 
     method: str
     url: str
-    headers: list[tuple[str, str]]
+    headers: list[tuple[Any, Any]]  # str or bytes pairs (the caller's own header bytes are sent as they are)
     body: bytes
     stream: bool
     timeout: float | None

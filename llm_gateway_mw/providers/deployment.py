@@ -17,6 +17,7 @@ from ..config.schema import ModelConfig, ProviderConfig
 from ..dialects import Dialect
 from ..effects import UpstreamRequest
 from ..errors import MissingCredentialsError
+from ..headers import header_pairs
 from ..inbound import Inbound
 
 __all__ = ["Deployment", "passthrough_deployment"]
@@ -148,12 +149,12 @@ class Deployment:
             )
         target = self.target_dialect(inbound.dialect)
         same_dialect = target == inbound.dialect
-        headers = _forwarded(inbound.header_items(), same_dialect, inbound.dialect)
+        headers = _forwarded(inbound.headers, same_dialect, inbound.dialect)
         provider = self.provider
         assert provider is not None
         if target == "anthropic":
             url = self.base_url + "/v1/messages"
-            if not any(k.lower() == "anthropic-version" for k, _ in headers):
+            if not _has_header(headers, "anthropic-version"):
                 headers.append(("anthropic-version", ANTHROPIC_VERSION))
         elif self.provider_type == "azure-openai":
             url = (
@@ -165,7 +166,7 @@ class Deployment:
         if self.provider_type != "mock":
             headers.extend(self._auth_headers(provider, target))
         headers.extend(provider.headers.items())
-        if not any(k.lower() == "content-type" for k, _ in headers):
+        if not _has_header(headers, "content-type"):
             headers.append(("content-type", "application/json"))
         body["model"] = self.upstream_model
         raw = json.dumps(body, separators=(",", ":")).encode()
@@ -190,15 +191,41 @@ class Deployment:
         return headers
 
 
-def _forwarded(headers: list[tuple[str, str]], same_dialect: bool, inbound: Dialect) -> list[tuple[str, str]]:
+_NEVER_FORWARD_BYTES = frozenset(name.encode() for name in _NEVER_FORWARD)
+_DIALECT_PREFIXES_BYTES = {d: tuple(p.encode() for p in ps) for d, ps in _DIALECT_PREFIXES.items()}
+
+
+def _forwarded(headers: Any, same_dialect: bool, inbound: Dialect) -> list[tuple[Any, Any]]:
+    """The caller's headers to send on: credentials, framing and (across dialects) SDK headers dropped.
+
+    An HTTP library's ``Headers`` object is filtered on the lowered bytes it already stores, and
+    its (name, value) bytes go on as they are: nothing is decoded and encoded again per call.
+    """
+    stored = None if isinstance(headers, list) else getattr(headers, "_list", None)
+    if isinstance(stored, list):
+        never = _NEVER_FORWARD_BYTES
+        if same_dialect:
+            return [(name, value) for name, lowered, value in stored if lowered not in never]
+        skip = _DIALECT_PREFIXES_BYTES[inbound]
+        return [
+            (name, value)
+            for name, lowered, value in stored
+            if lowered not in never and not lowered.startswith(skip)
+        ]
     prefixes = () if same_dialect else _DIALECT_PREFIXES[inbound]
-    out = []
-    for key, value in headers:
+    out: list[tuple[Any, Any]] = []
+    for key, value in header_pairs(headers):
         lowered = key.lower()
         if lowered in _NEVER_FORWARD or (prefixes and lowered.startswith(prefixes)):
             continue
         out.append((key, value))
     return out
+
+
+def _has_header(headers: list[tuple[Any, Any]], name: str) -> bool:
+    """Whether ``headers`` (str or bytes pairs) has ``name`` (lower case)."""
+    names = (name, name.encode())
+    return any(key.lower() in names for key, _ in headers)
 
 
 def passthrough_deployment(model: str, dialect: Dialect, base_url: str) -> Deployment:

@@ -117,15 +117,13 @@ class HttpUpstream:
             url, host = target
             # stream=: httpx adds no headers of its own (each addition re-scans the header list), so the
             # Host and Content-Length it would add are given here.
-            headers: list[tuple[Any, Any]] = [(b"Host", host), (b"Content-Length", b"%d" % len(request.body))]
-            headers += request.headers
             raw = self.module.Request(
                 request.method,
                 url,
-                headers=headers,
                 stream=self.module.ByteStream(request.body),
                 extensions={"timeout": timeout},
             )
+            _set_headers(raw.headers, host, len(request.body), request.headers)
             raw.read()
             return raw, client._transport_for_url(url)
         built = client.build_request(
@@ -196,6 +194,24 @@ class HttpUpstream:
             client = self._async_by_loop.pop(asyncio.get_running_loop(), None)
             if client is not None:
                 await client.aclose()
+
+
+def _set_headers(headers: Any, host: bytes, length: int, pairs: list[tuple[Any, Any]]) -> None:
+    """Fill a new request's empty ``Headers``: Host, Content-Length, then ``pairs`` (str or bytes).
+
+    Stored as httpx keeps them, (name, lowered name, value) bytes, without a normalising call per
+    header; str names and values are ASCII-encoded as httpx would, so a non-ASCII value fails alike.
+    """
+    stored = getattr(headers, "_list", None)
+    if not isinstance(stored, list) or stored:  # not the httpx we know: let it normalise every header
+        headers.update([(b"Host", host), (b"Content-Length", b"%d" % length), *pairs])
+        return
+    stored.append((b"Host", b"host", host))
+    stored.append((b"Content-Length", b"content-length", b"%d" % length))
+    for name, value in pairs:
+        if type(name) is not bytes:
+            name = name.encode("ascii")
+        stored.append((name, name.lower(), value if type(value) is bytes else value.encode("ascii")))
 
 
 def _identity(response: Any) -> bool:

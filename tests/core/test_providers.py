@@ -108,3 +108,30 @@ def test_wrapped_azure_client_is_served_by_the_gateway() -> None:
     completion = client.chat.completions.create(model="gpt-4o", messages=[{"role": "user", "content": "hi"}])
     assert "You said: hi" in (completion.choices[0].message.content or "")
     assert isinstance(client, openai.AzureOpenAI)
+
+
+@pytest.mark.parametrize("module_name", ["httpx", "httpx2"])
+def test_sdk_headers_are_forwarded_as_their_own_bytes(
+    module_name: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An SDK request's Headers object is filtered on its stored bytes: same result as the str pairs."""
+    module = pytest.importorskip(module_name)
+    monkeypatch.setenv("OPENAI_API_KEY", "provider-key")
+    pairs = inbound().headers
+    as_object = inbound()
+    as_object.headers = module.Headers([("X-Custom", "kept"), *pairs[:2], *pairs[3:]])
+    for dep in (
+        deployment({"type": "openai"}),
+        deployment({"type": "anthropic", "api_key_env": "OPENAI_API_KEY"}),
+    ):
+        from_pairs = dep.build_request(inbound(), {"model": "m", "messages": [], "max_tokens": 5}, 5.0)
+        from_object = dep.build_request(as_object, {"model": "m", "messages": [], "max_tokens": 5}, 5.0)
+        decoded = [
+            (k.decode() if isinstance(k, bytes) else k, v.decode() if isinstance(v, bytes) else v)
+            for k, v in from_object.headers
+        ]
+        assert ("X-Custom", "kept") in decoded  # the caller's own spelling, unchanged
+        assert {(k.lower(), v) for k, v in decoded} == {(k.lower(), v) for k, v in from_pairs.headers}
+        assert not any(
+            k.lower() in ("authorization", "content-length") and v == "Bearer app-key" for k, v in decoded
+        )

@@ -205,3 +205,42 @@ def test_every_attempt_failing_with_transport_errors_raises_connection_error(ref
     client = gateway.wrap(openai.OpenAI(api_key="app", base_url="http://127.0.0.1:9/v1"))
     with pytest.raises(openai.APIConnectionError):
         client.chat.completions.create(model="primary", messages=MESSAGES)
+
+
+@pytest.mark.parametrize("client_kind", ["sync", "async"])
+def test_first_try_hands_its_failure_to_the_attempt_loop(
+    client_kind: str, upstream_factory: Callable[..., FakeUpstream]
+) -> None:
+    """The common call's first request is sent before the attempt loop; a failed first reply is the
+    loop's first try: recorded once, counted against health once, then retried and failed over."""
+    primary, backup = upstream_factory("primary"), upstream_factory("backup")
+    primary.enqueue(b.server_error(503), b.server_error(503))
+    gateway = Gateway(config(primary.openai_base_url, backup.openai_base_url))
+    assert run(client_kind, gateway, False) == ("ok", "")
+    call = gateway.runtime.recent[-1]
+    assert [(a.number, a.deployment, a.status) for a in call.attempts] == [
+        (1, "primary", 503),
+        (2, "primary", 503),
+        (3, "backup", 200),
+    ]
+    assert all(a.ended is not None for a in call.attempts)
+    health = {d.id: gateway.runtime.health(d) for ds in gateway.runtime.deployments.values() for d in ds}
+    assert [(h.failures, h.successes, h.in_flight) for h in health.values()] == [(2, 0, 0), (0, 1, 0)]
+    # The next call's first try succeeds at once: one attempt, nothing in flight afterwards.
+    assert run(client_kind, gateway, False) == ("ok", "")
+    assert [a.status for a in gateway.runtime.recent[-1].attempts] == [200]
+    assert all(h.in_flight == 0 for h in health.values())
+
+
+@pytest.mark.parametrize("client_kind", ["sync", "async"])
+def test_an_open_circuit_leaves_the_first_try_to_the_attempt_loop(
+    client_kind: str, upstream_factory: Callable[..., FakeUpstream]
+) -> None:
+    primary, backup = upstream_factory("primary"), upstream_factory("backup")
+    gateway = Gateway(config(primary.openai_base_url, backup.openai_base_url))
+    first = gateway.runtime.deployments["primary"][0]
+    gateway.runtime.health(first).record_failure(0.0, "opened by the test")
+    gateway.runtime.health(first).opened_at = float("inf")  # open, and not due for a probe
+    assert run(client_kind, gateway, False) == ("ok", "")
+    assert len(primary.requests) == 0 and len(backup.requests) == 1
+    assert [a.deployment for a in gateway.runtime.recent[-1].attempts] == ["backup"]
