@@ -100,7 +100,7 @@ def first_send(
         return None  # the loop reports it, or tries the fallbacks
     remaining = deadline - time.monotonic()
     timeout = remaining if inbound.timeout is None else min(inbound.timeout, remaining)
-    request = deployment.build_request(inbound, body if deployment.passthrough else dict(body), timeout)
+    request = deployment.build_request(inbound, body, timeout)  # a fresh body: no copy needed here
     attempt = rt.new_attempt(call, deployment, group.fallback_from)
     if rt.propagate_traceparent:
         rt.inject_traceparent(attempt, request)

@@ -6,37 +6,16 @@ model listings) is forwarded untouched to the wrapped client's own upstream.
 
 from __future__ import annotations
 
-import json
-import json.scanner
 from dataclasses import dataclass
 from typing import Any
 
 from .dialects import Dialect
 from .errors import InvalidRequestError
 from .headers import header_pairs, header_value
+from .jsonwire import loads_json
 from .records import RequestParams
 
 __all__ = ["Inbound", "loads_json", "operation_for", "params_of", "parse_body"]
-
-_scan_once = json.scanner.make_scanner(json.JSONDecoder())  # type: ignore[arg-type]
-
-
-def loads_json(raw: bytes) -> Any:
-    """``json.loads`` for bytes, minus its encoding sniffing and whitespace regexes in the common case.
-
-    A UTF-8 body that starts with its value is decoded by the C scanner directly; anything
-    else (other encodings, a BOM, leading whitespace, an error) goes through ``json.loads``,
-    so results and errors (``ValueError``) are exactly ``json.loads``'s.
-    """
-    try:
-        text = raw.decode()
-        value, end = _scan_once(text, 0)
-    except (ValueError, StopIteration):
-        return json.loads(raw)
-    if end != len(text) and not text[end:].isspace():
-        return json.loads(raw)  # raises "Extra data"
-    return value
-
 
 _OPENAI_OPERATIONS = (
     ("/chat/completions", "chat"),

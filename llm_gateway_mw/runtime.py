@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from types import ModuleType
 from typing import TYPE_CHECKING, Any, Protocol
 
+from .capabilities import capability_problem
 from .config.schema import GatewayConfig
 from .context import current_call_context
 from .dialects import Dialect
@@ -213,8 +214,6 @@ class Runtime:
         reason = deployment.can_serve(inbound.operation, inbound.dialect)
         if reason or deployment.passthrough:
             return reason
-        from .capabilities import capability_problem
-
         return capability_problem(self, deployment, inbound, context_floor)
 
     def health(self, deployment: Deployment) -> DeploymentHealth:

@@ -7,7 +7,6 @@ client's own upstream, so wrapping never breaks an existing client.
 
 from __future__ import annotations
 
-import json
 import os
 from dataclasses import dataclass, field
 from typing import Any
@@ -19,6 +18,7 @@ from ..effects import UpstreamRequest
 from ..errors import MissingCredentialsError
 from ..headers import header_pairs
 from ..inbound import Inbound
+from ..jsonwire import dumps_compact
 
 __all__ = ["Deployment", "passthrough_deployment"]
 
@@ -45,6 +45,7 @@ _NEVER_FORWARD = frozenset(
         "transfer-encoding",
         "connection",
         "x-llm-gateway-cache",
+        "content-type",  # the body sent is JSON the gateway wrote: its own content-type goes with it
     }
 )
 _DIALECT_PREFIXES: dict[str, tuple[str, ...]] = {
@@ -166,10 +167,10 @@ class Deployment:
         if self.provider_type != "mock":
             headers.extend(self._auth_headers(provider, target))
         headers.extend(provider.headers.items())
-        if not _has_header(headers, "content-type"):
+        if not any(name.lower() == "content-type" for name in provider.headers):
             headers.append(("content-type", "application/json"))
         body["model"] = self.upstream_model
-        raw = json.dumps(body, separators=(",", ":")).encode()
+        raw = dumps_compact(body).encode()
         return UpstreamRequest("POST", url, headers, raw, inbound.stream, timeout, json_body=body)
 
     def _auth_headers(self, provider: ProviderConfig, target: Dialect) -> list[tuple[str, str]]:
