@@ -89,15 +89,21 @@ def first_send(
         return None
     group = plan.groups[0]
     deployment = group.deployments[0]
-    if rt.precheck(deployment, inbound, None):
+    passthrough = deployment.passthrough  # the client's own upstream serves whatever its SDK asks
+    if not passthrough and rt.precheck(deployment, inbound, None):
         return None
     health = rt.health(deployment)
     if health.opened_at is not None:  # circuit not closed: the loop decides about probes and waits
         return None
-    try:
-        body = _upstream_body(rt, inbound, deployment)
-    except GatewayRefusal:
-        return None  # the loop reports it, or tries the fallbacks
+    if passthrough:
+        body, upstream = inbound.body, binding.passthrough
+        assert upstream is not None
+    else:
+        try:
+            body = _upstream_body(rt, inbound, deployment)
+        except GatewayRefusal:
+            return None  # the loop reports it, or tries the fallbacks
+        upstream = rt.upstream_for(deployment, binding)
     remaining = deadline - time.monotonic()
     timeout = remaining if inbound.timeout is None else min(inbound.timeout, remaining)
     request = deployment.build_request(inbound, body, timeout)  # a fresh body: no copy needed here
@@ -105,8 +111,9 @@ def first_send(
     if rt.propagate_traceparent:
         rt.inject_traceparent(attempt, request)
     health.in_flight += 1  # the pipeline takes it off when the send returns
-    upstream = rt.upstream_for(deployment, binding)
-    return FirstSend(deployment, health, attempt, request, upstream, _unchanged(inbound, deployment))
+    dialect = inbound.dialect
+    unchanged = dialect if (deployment.dialect or dialect) == dialect else None
+    return FirstSend(deployment, health, attempt, request, upstream, unchanged)
 
 
 def first_result(first: FirstSend, reply: UpstreamReply) -> AttemptResult | None:

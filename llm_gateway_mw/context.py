@@ -7,7 +7,7 @@ the web request's user and tenant.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar, Token
 from dataclasses import dataclass, field, replace
@@ -64,8 +64,8 @@ _EMPTY = CallContext()
 _CURRENT: ContextVar[CallContext] = ContextVar("llm_gateway_call_context", default=_EMPTY)
 
 
-def current_call_context() -> CallContext:
-    return _CURRENT.get()
+current_call_context: Callable[[], CallContext] = _CURRENT.get
+"""The call context in effect (the context variable's own ``get``: no Python frame per call)."""
 
 
 def push_call_context(

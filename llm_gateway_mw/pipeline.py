@@ -95,11 +95,11 @@ def handle_call(rt: Runtime, binding: Binding, inbound: Inbound) -> CoreGen[Outc
         raise
     if result.parser is not None:
         return _stream(rt, call, inbound, result, admission, deadline)  # translate (streams)
-    body = _account(rt, call, inbound, result)  # translate + account
+    body, translated = _account(rt, call, inbound, result)  # translate + account
     if rt.policy_active:
         yield from rt.policy.settle(admission, call)
         yield from rt.policy.cache_store(call, inbound, body)
-    return _reply(rt, call, inbound, result, body)
+    return _reply(rt, call, result, body, translated)
 
 
 def _identify(rt: Runtime, inbound: Inbound) -> CallRecord:
@@ -119,30 +119,30 @@ def _identify(rt: Runtime, inbound: Inbound) -> CallRecord:
     return call
 
 
-def _account(rt: Runtime, call: CallRecord, inbound: Inbound, result: AttemptResult) -> bytes:
-    """Record the successful attempt (usage, cost) and return the body in the caller's dialect."""
+def _account(rt: Runtime, call: CallRecord, inbound: Inbound, result: AttemptResult) -> tuple[bytes, bool]:
+    """Record the successful attempt (usage, cost): (the body in the caller's dialect, translated?)."""
     deployment, attempt, parsed = result.deployment, result.attempt, result.parsed
-    source = deployment.target_dialect(inbound.dialect)
+    source = deployment.dialect or inbound.dialect
     body = result.reply.body
-    if parsed is None or source == inbound.dialect:
+    if source == inbound.dialect or parsed is None:
         # The body goes back unchanged: only its usage is read now; id, model and finish reasons
         # when someone asks (telemetry, on its worker).
         attempt.usage = result.usage if parsed is None else usage_of(parsed, source)
         attempt.pending = PendingReply(body if parsed is None else parsed, source)
         rt.succeed_attempt(call, attempt, deployment, None)
         call.response_body = body if parsed is None else parsed
-    else:
-        body = translate_reply(parsed, source=source, target=inbound.dialect, model=inbound.model)
-        rt.succeed_attempt(call, attempt, deployment, summarize_reply(parsed, source))
-        call.response_body = parsed
-    return body
+        return body, False
+    body = translate_reply(parsed, source=source, target=inbound.dialect, model=inbound.model)
+    rt.succeed_attempt(call, attempt, deployment, summarize_reply(parsed, source))
+    call.response_body = parsed
+    return body, True
 
 
-def _reply(rt: Runtime, call: CallRecord, inbound: Inbound, result: AttemptResult, body: bytes) -> Outcome:
+def _reply(rt: Runtime, call: CallRecord, result: AttemptResult, body: bytes, translated: bool) -> Outcome:
     """End the call and hand the reply back."""
     rt.end_call(call)
     reply = result.reply
-    if reply.native is not None and result.deployment.target_dialect(inbound.dialect) == inbound.dialect:
+    if reply.native is not None and not translated:
         # Unchanged body: hand the upstream's own response back with the gateway's headers added.
         return Outcome(reply.status, _reply_headers(rt, call, []), body, native=reply.native)
     return Outcome(reply.status, _reply_headers(rt, call, reply.header_items()), body)
