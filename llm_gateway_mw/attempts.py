@@ -80,15 +80,18 @@ def first_send(
 ) -> FirstSend | None:
     """The common call's first request, built by plain functions rather than the attempt loop.
 
-    Most calls are whole (not streamed), have no policy stage and succeed at their first
-    candidate: for those the pipeline sends this, and ``first_result`` commits the reply.
+    Most calls are whole (not streamed), have no rate limit on the deployment itself and succeed
+    at their first candidate: for those the pipeline sends this, and ``first_result`` commits
+    the reply (the call's own limits, budget and cache stages run around it as usual).
     Any other case returns None, and any reply that is not a usable answer goes to
     ``attempt_plan`` as its first try, so retries and failover decide exactly as always.
     """
-    if rt.policy_active or inbound.stream or not plan.groups or not plan.groups[0].deployments:
+    if inbound.stream or not plan.groups or not plan.groups[0].deployments:
         return None
     group = plan.groups[0]
     deployment = group.deployments[0]
+    if rt.policy_active and rt.policy.limits_deployment(deployment):
+        return None  # its own rate limits are checked (and charged) by the loop
     passthrough = deployment.passthrough  # the client's own upstream serves whatever its SDK asks
     if not passthrough and rt.precheck(deployment, inbound, None):
         return None

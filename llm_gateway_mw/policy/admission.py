@@ -38,6 +38,13 @@ class Policy:
         return True
         yield
 
+    def limits_deployment(self, deployment: Deployment) -> bool:
+        """Does ``deployment_admit`` check anything for this deployment? (False: it always admits.)
+
+        A subclass that overrides ``deployment_admit`` alone is asked on every call.
+        """
+        return type(self).deployment_admit is not Policy.deployment_admit
+
     def settle(self, admission: Admission | None, call: CallRecord) -> CoreGen[None]:
         return None
         yield

@@ -233,6 +233,10 @@ class ConfiguredPolicy(Policy):
                     self._open.popitem(last=False)
         return admission
 
+    def limits_deployment(self, deployment: Deployment) -> bool:
+        limiting = self.limiting
+        return limiting is not None and bool(limiting.deployment_rules.get(deployment.id))
+
     def deployment_admit(self, call: CallRecord, inbound: Inbound, deployment: Deployment) -> CoreGen[bool]:
         limiting = self.limiting
         rules = limiting.deployment_rules.get(deployment.id) if limiting is not None else None

@@ -244,3 +244,24 @@ def test_an_open_circuit_leaves_the_first_try_to_the_attempt_loop(
     assert run(client_kind, gateway, False) == ("ok", "")
     assert len(primary.requests) == 0 and len(backup.requests) == 1
     assert [a.deployment for a in gateway.runtime.recent[-1].attempts] == ["backup"]
+
+
+@pytest.mark.parametrize("client_kind", ["sync", "async"])
+def test_a_policy_that_checks_deployments_is_asked_before_the_first_try(
+    client_kind: str, upstream_factory: Callable[..., FakeUpstream]
+) -> None:
+    """A policy overriding only ``deployment_admit`` is still consulted: the first try waits for it."""
+    from collections.abc import Generator
+
+    from llm_gateway_mw.policy.admission import Policy
+
+    class PrimaryIsFull(Policy):
+        def deployment_admit(self, call: Any, inbound: Any, deployment: Any) -> Generator[Any, Any, bool]:
+            return deployment.name != "primary"
+            yield
+
+    primary, backup = upstream_factory("primary"), upstream_factory("backup")
+    gateway = Gateway(config(primary.openai_base_url, backup.openai_base_url))
+    gateway.runtime.policy, gateway.runtime.policy_active = PrimaryIsFull(), True
+    assert run(client_kind, gateway, False) == ("ok", "")
+    assert len(primary.requests) == 0 and len(backup.requests) == 1
