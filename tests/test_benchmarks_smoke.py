@@ -95,10 +95,6 @@ def test_probes_do_not_raise() -> None:
         assert value is None or isinstance(value, str)
 
 
-def test_litellm_side_is_skipped_here() -> None:
-    pytest.skip("LiteLLM runs in its own venv from `python -m benchmarks`, not in the test suite")
-
-
 def test_command_is_documented() -> None:
     readme = os.path.join(os.path.dirname(__file__), "..", "benchmarks", "README.md")
     with open(readme) as f:
