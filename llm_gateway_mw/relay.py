@@ -130,19 +130,14 @@ class StreamRelay:
         The loop inlines ``ChunkTemplate.matches`` with the shape in local variables, so a plain
         content chunk costs a few comparisons and no method call; another chunk that may pass
         unparsed costs ``classify``. A chunk that must be parsed, the end of the stream and a read
-        failure leave the inner loop for ``_parse`` / ``step``, outside the ``try`` that turns
+        failure leave the inner loop for ``_leave`` (``_parse`` / ``step``), outside the ``try`` that turns
         iterator errors into failures (``checking`` keeps a bug in the check from passing for one).
         """
         try:
             out = self.start()
             if out:
                 yield out
-            capture, deadline, monotonic, template = (
-                self.capture,
-                self.deadline,
-                time.monotonic,
-                self._template,
-            )
+            capture, deadline, monotonic = self.capture, self.deadline, time.monotonic
             prefix, plen, suffix, slen = self._shape()
             checking = False
             while not self.done:
@@ -157,16 +152,11 @@ class StreamRelay:
                             clean = False
                         if not clean:
                             checking = True
-                            clean = self._passes(chunk)
+                            shape = self._recheck(chunk)
                             checking = False
-                            if not clean:
+                            if shape is None:
                                 break
-                            prefix, plen, suffix, slen = (
-                                template.prefix,
-                                template.plen,
-                                template.suffix,
-                                template.slen,
-                            )
+                            prefix, plen, suffix, slen = shape
                         if capture is not None:
                             capture.append(chunk)
                         if monotonic() > deadline:
@@ -179,7 +169,7 @@ class StreamRelay:
                     if checking:
                         raise
                     chunk = Failure("connection", f"{type(exc).__name__}: {exc}")
-                out = self._parse(chunk) if chunk.__class__ is bytes and chunk else self.step(chunk)
+                out = self._leave(chunk)
                 if out:
                     yield out
                 prefix, plen, suffix, slen = self._shape()
@@ -194,12 +184,7 @@ class StreamRelay:
             out = self.start()
             if out:
                 yield out
-            capture, deadline, monotonic, template = (
-                self.capture,
-                self.deadline,
-                time.monotonic,
-                self._template,
-            )
+            capture, deadline, monotonic = self.capture, self.deadline, time.monotonic
             prefix, plen, suffix, slen = self._shape()
             checking = False
             while not self.done:
@@ -214,16 +199,11 @@ class StreamRelay:
                             clean = False
                         if not clean:
                             checking = True
-                            clean = self._passes(chunk)
+                            shape = self._recheck(chunk)
                             checking = False
-                            if not clean:
+                            if shape is None:
                                 break
-                            prefix, plen, suffix, slen = (
-                                template.prefix,
-                                template.plen,
-                                template.suffix,
-                                template.slen,
-                            )
+                            prefix, plen, suffix, slen = shape
                         if capture is not None:
                             capture.append(chunk)
                         if monotonic() > deadline:
@@ -236,7 +216,7 @@ class StreamRelay:
                     if checking:
                         raise
                     chunk = Failure("connection", f"{type(exc).__name__}: {exc}")
-                out = self._parse(chunk) if chunk.__class__ is bytes and chunk else self.step(chunk)
+                out = self._leave(chunk)
                 if out:
                     yield out
                 prefix, plen, suffix, slen = self._shape()
@@ -281,6 +261,17 @@ class StreamRelay:
             return b"", ChunkTemplate.OFF, b"", 0
         template = self._template
         return template.prefix, template.plen, template.suffix, template.slen
+
+    def _recheck(self, chunk: bytes) -> tuple[bytes, int, bytes, int] | None:
+        """A chunk off the learned shape: the shape to match next when it may pass unparsed, else None."""
+        if not self._passes(chunk):
+            return None
+        template = self._template
+        return template.prefix, template.plen, template.suffix, template.slen
+
+    def _leave(self, chunk: bytes | Failure) -> bytes:
+        """What the relay yields when a chunk leaves the unparsed loop: parsed, the end, or a failure."""
+        return self._parse(chunk) if chunk.__class__ is bytes and chunk else self.step(chunk)
 
     def _passes(self, chunk: bytes) -> bool:
         """True when ``chunk`` may pass unparsed (``classify``); a clean data line refines the template."""
