@@ -107,16 +107,10 @@ def first_send(
         except GatewayRefusal:
             return None  # the loop reports it, or tries the fallbacks
         upstream = rt.upstream_for(deployment, binding)
-    remaining = deadline - time.monotonic()
-    timeout = remaining if inbound.timeout is None else min(inbound.timeout, remaining)
-    request = deployment.build_request(inbound, body, timeout)  # a fresh body: no copy needed here
-    attempt = rt.new_attempt(call, deployment, group.fallback_from)
-    if rt.propagate_traceparent:
-        rt.inject_traceparent(attempt, request)
+    # A fresh body (the caller's own, unchanged, on a passthrough): no copy needed here.
+    request, attempt = _start_attempt(rt, call, inbound, deployment, body, deadline, group.fallback_from)
     health.in_flight += 1  # the pipeline takes it off when the send returns
-    dialect = inbound.dialect
-    unchanged = dialect if (deployment.dialect or dialect) == dialect else None
-    return FirstSend(deployment, health, attempt, request, upstream, unchanged)
+    return FirstSend(deployment, health, attempt, request, upstream, _unchanged(inbound, deployment))
 
 
 def first_result(first: FirstSend, reply: UpstreamReply) -> AttemptResult | None:
@@ -142,7 +136,27 @@ def _upstream_body(rt: Runtime, inbound: Inbound, deployment: Deployment) -> dic
 
 def _unchanged(inbound: Inbound, deployment: Deployment) -> Dialect | None:
     """A same-dialect reply goes back to the SDK as it came: only its usage is read then."""
-    return inbound.dialect if deployment.target_dialect(inbound.dialect) == inbound.dialect else None
+    dialect = inbound.dialect
+    return dialect if (deployment.dialect or dialect) == dialect else None
+
+
+def _start_attempt(
+    rt: Runtime,
+    call: CallRecord,
+    inbound: Inbound,
+    deployment: Deployment,
+    body: dict[str, Any],
+    deadline: float,
+    fallback_from: str | None,
+) -> tuple[UpstreamRequest, AttemptRecord]:
+    """One attempt's request, bounded by the call's deadline, and its record (and trace context)."""
+    remaining = max(deadline - time.monotonic(), 0.001)  # a deadline just passed still times out cleanly
+    timeout = remaining if inbound.timeout is None else min(inbound.timeout, remaining)
+    request = deployment.build_request(inbound, body, timeout)
+    attempt = rt.new_attempt(call, deployment, fallback_from)
+    if rt.propagate_traceparent:
+        rt.inject_traceparent(attempt, request)
+    return request, attempt
 
 
 def attempt_plan(
@@ -254,14 +268,11 @@ def _try_deployment(
             result = _judge_reply(deployment, attempt, reply, False, unchanged)
             assert result is not None  # first tries are whole replies
         else:
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
+            if deadline <= time.monotonic():
                 return reply, "the call's deadline passed", False, False
-            timeout = remaining if inbound.timeout is None else min(inbound.timeout, remaining)
-            request = deployment.build_request(inbound, body if passthrough else dict(body), timeout)
-            attempt = rt.new_attempt(call, deployment, fallback_from)
-            if rt.propagate_traceparent:
-                rt.inject_traceparent(attempt, request)
+            request, attempt = _start_attempt(
+                rt, call, inbound, deployment, body if passthrough else dict(body), deadline, fallback_from
+            )
             health.in_flight += 1
             try:
                 reply = yield Send(rt.upstream_for(deployment, binding), request)
