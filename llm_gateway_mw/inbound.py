@@ -11,7 +11,7 @@ from typing import Any
 
 from .dialects import Dialect
 from .errors import InvalidRequestError
-from .headers import header_pairs, header_value
+from .headers import header_value
 from .jsonwire import loads_json
 from .records import RequestParams
 
@@ -60,10 +60,6 @@ class Inbound:
         if not self.url and self.raw_request is not None:
             self.url = str(self.raw_request.url)
         return self.url
-
-    def header_items(self) -> list[tuple[str, str]]:
-        """Every request header as (name, value) pairs."""
-        return header_pairs(self.headers)
 
 
 def parse_body(raw: bytes) -> tuple[dict[str, Any], str, bool]:
