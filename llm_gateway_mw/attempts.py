@@ -73,6 +73,8 @@ class FirstSend:
     request: UpstreamRequest
     upstream: Upstream
     unchanged: Dialect | None  # the reply's dialect when it goes back to the caller as it is
+    reply: UpstreamReply | None = None  # set by ``first_result``, with its verdict
+    verdict: AttemptResult | tuple[str, int, str | None] | None = None
 
 
 def first_send(
@@ -114,9 +116,13 @@ def first_send(
 
 
 def first_result(first: FirstSend, reply: UpstreamReply) -> AttemptResult | None:
-    """The first reply as the committed result when it is a usable whole answer, else None."""
-    result = _judge_reply(first.deployment, first.attempt, reply, False, first.unchanged)
-    return result if type(result) is AttemptResult else None
+    """The first reply as the committed result when it is a usable whole answer, else None.
+
+    The reply and its verdict stay on ``first``: the attempt loop takes them as its first try.
+    """
+    verdict = _judge_reply(first.deployment, first.attempt, reply, False, first.unchanged)
+    first.reply, first.verdict = reply, verdict
+    return verdict if type(verdict) is AttemptResult else None
 
 
 def _upstream_body(rt: Runtime, inbound: Inbound, deployment: Deployment) -> dict[str, Any]:
@@ -166,7 +172,7 @@ def attempt_plan(
     inbound: Inbound,
     plan: Plan,
     deadline: float,
-    sent: tuple[FirstSend, UpstreamReply] | None = None,
+    sent: FirstSend | None = None,
 ) -> CoreGen[AttemptResult]:
     """Try the plan's deployments in order until one answers; raise when none can.
 
@@ -199,7 +205,7 @@ def attempt_plan(
                     skipped.append(f"{deployment.id}: at its rate limit")
                     soonest = 1.0 if soonest is None else min(soonest, 1.0)
                     continue
-                first = sent if sent is not None and sent[0].deployment is deployment else None
+                first = sent if sent is not None and sent.deployment is deployment else None
                 sent = None
                 try:
                     outcome = yield from _try_deployment(
@@ -252,7 +258,7 @@ def _try_deployment(
     health: DeploymentHealth,
     deadline: float,
     fallback_from: str | None,
-    sent: tuple[FirstSend, UpstreamReply] | None = None,
+    sent: FirstSend | None = None,
 ) -> CoreGen[AttemptResult | tuple[Any, ...]]:
     """Up to ``retry.attempts`` tries on one deployment: the result, or (reply, why, fail_over, ctx)."""
     config = rt.config.retry
@@ -262,11 +268,10 @@ def _try_deployment(
     reply: UpstreamReply | None = None
     why = ""
     for retry_number in range(config.attempts):
-        if sent is not None:  # the first try, made before the loop: judged here like any other
-            attempt, reply = sent[0].attempt, sent[1]
+        if sent is not None:  # the first try, made and judged before the loop (``first_result``)
+            attempt, reply, result = sent.attempt, sent.reply, sent.verdict
             sent = None
-            result = _judge_reply(deployment, attempt, reply, False, unchanged)
-            assert result is not None  # first tries are whole replies
+            assert reply is not None and result is not None  # first tries are whole replies
         else:
             if deadline <= time.monotonic():
                 return reply, "the call's deadline passed", False, False

@@ -71,16 +71,15 @@ def handle_call(rt: Runtime, binding: Binding, inbound: Inbound) -> CoreGen[Outc
         # attempt: the common call's first request goes out directly; any other case, and any reply
         # that is not a usable answer, goes through the attempt loop (retries, failover).
         first = first_send(rt, binding, call, inbound, plan, deadline)
-        result = sent = None
+        result = None
         if first is not None:
             try:
                 reply = yield Send(first.upstream, first.request)
             finally:
                 first.health.in_flight -= 1
             result = first_result(first, reply)
-            sent = (first, reply)
         if result is None:
-            result = yield from attempt_plan(rt, binding, call, inbound, plan, deadline, sent)
+            result = yield from attempt_plan(rt, binding, call, inbound, plan, deadline, first)
     except GatewayRefusal as refusal:
         yield from rt.policy.release(admission)
         return _refused(rt, call, inbound, refusal)
