@@ -3,14 +3,16 @@
 ``LimitsStore`` is the ``StoreCall`` target: ``.sync`` is a ``limits`` strategy over a
 ``limits`` storage (memory, or Redis through a ``redis.Redis`` pool), ``.aio`` is a
 ``limits.aio`` strategy over ``limits.aio`` Redis storage (``redis.asyncio``, one per
-event loop). A ``memory://`` store is one ``limits`` MemoryStorage shared by both faces,
-so a gateway's sync and async clients count against the same windows.
+event loop). A ``memory://`` store is one object shared by both faces, so a gateway's sync
+and async clients count against the same windows: ``MovingWindows`` for the moving window (the
+default; ``limits``' own MemoryStorage costs more per hit the larger the limit), a ``limits``
+MemoryStorage for the other strategies.
 
 ``limits`` has no public way to give back part of a hit, which settling tokens needs, so
 ``adjust(item, ids, delta)`` acts on the storage the strategy uses: a counter (fixed
 window; the sliding window's current window) moves by ``delta`` but never below zero; a
-moving window's entry list loses its ``-delta`` newest entries or gains ``delta`` new ones
-(never more than the limit). On Redis this is one Lua script on the very keys ``limits``
+moving window loses its ``-delta`` newest units or gains ``delta`` new ones (never more than
+the limit). On Redis this is one Lua script on the very keys ``limits``
 uses (``<prefix>:<item key>``; ``<prefix>:{<item key>}`` for the sliding window's current
 window), a layout pinned by a test so that a ``limits`` upgrade that changes it fails there.
 """
@@ -23,6 +25,7 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from .moving_window import SWEEP_SECONDS, MovingWindows
 from .stores import AsyncOver, PerLoop, RedisConnector, is_memory_url
 
 if TYPE_CHECKING:
@@ -106,18 +109,14 @@ def redis_limit_key(prefix: str, strategy: str, item: Any, ids: Ids) -> str:
     return f"{prefix}:{{{base}}}" if strategy == "sliding-window-counter" else f"{prefix}:{base}"
 
 
-SWEEP_SECONDS = 1.0
-"""How often a memory store drops expired windows (``limits`` itself starts a Timer every 10 ms)."""
-
-
 @functools.cache
 def _swept_memory_storage_class() -> Any:
     """``limits``' MemoryStorage, sweeping expired windows at most once every ``SWEEP_SECONDS``.
 
     ``MemoryStorage`` starts a new ``threading.Timer`` (10 ms) on every hit once the last one has
-    fired: under steady traffic that is a thread start every 10 ms, and each sweep copies every
-    moving-window list. Expiry is only housekeeping (every read checks the clock itself), so
-    sweeping once a second gives the same answers with one short-lived thread a second.
+    fired: under steady traffic that is a thread start every 10 ms. Expiry is only housekeeping
+    (every read checks the clock itself), so sweeping once a second gives the same answers with
+    one short-lived thread a second.
     """
     from limits.storage import MemoryStorage
 
@@ -144,8 +143,29 @@ def _swept_memory_storage_class() -> Any:
     return SweptMemoryStorage
 
 
-class _MemoryLimits:
-    """Both faces of a ``memory://`` store: one ``limits`` MemoryStorage for sync and async clients."""
+class _MemoryWindows:
+    """Both faces of a ``memory://`` moving-window store (the default): ``MovingWindows``, whose
+    cost does not grow with the limit or the traffic (``limits``' MemoryStorage keeps a list entry
+    per unit and moves the whole list on every hit)."""
+
+    strategy = "moving-window"
+
+    def __init__(self) -> None:
+        self.windows = MovingWindows()
+
+    def hit(self, item: Any, ids: Ids, cost: int) -> bool:
+        return self.windows.hit(item.key_for(*ids), item.amount, item.get_expiry(), cost)
+
+    def stats(self, item: Any, ids: Ids) -> tuple[float, int]:
+        return self.windows.stats(item.key_for(*ids), item.amount, item.get_expiry())
+
+    def adjust(self, item: Any, ids: Ids, delta: int) -> None:
+        self.windows.adjust(item.key_for(*ids), item.amount, item.get_expiry(), delta)
+
+
+class _MemoryCounters:
+    """Both faces of a ``memory://`` fixed-window or sliding-window-counter store: ``limits``' own
+    strategy over one ``limits`` MemoryStorage."""
 
     def __init__(self, strategy: str) -> None:
         from limits.strategies import STRATEGIES
@@ -158,12 +178,6 @@ class _MemoryLimits:
         return bool(self.limiter.hit(item, *ids, cost=cost))
 
     def stats(self, item: Any, ids: Ids) -> tuple[float, int]:
-        if self.strategy == "moving-window":
-            # MovingWindowRateLimiter.get_window_stats, read straight from the storage: it is
-            # read after every admitted call, and the strategy's layers cost as much as the read.
-            expiry = item.get_expiry()
-            start, count = self.storage.get_moving_window(item.key_for(*ids), item.amount, expiry)
-            return start + expiry, item.amount - count
         stats = self.limiter.get_window_stats(item, *ids)
         return float(stats.reset_time), int(stats.remaining)
 
@@ -171,17 +185,6 @@ class _MemoryLimits:
         key = item.key_for(*ids)
         expiry = item.get_expiry()
         storage = self.storage
-        if self.strategy == "moving-window":
-            from limits.storage.memory import Entry
-
-            with storage.locks[key]:
-                events = storage.events.setdefault(key, [])
-                if delta < 0:
-                    del events[:-delta]
-                else:
-                    events[:0] = [Entry(expiry)] * min(delta, item.amount)
-                    del events[item.amount :]
-            return
         if self.strategy == "sliding-window-counter":
             key = storage.sliding_window_keys(key, expiry, time.time())[1]
             expiry *= 2
@@ -248,7 +251,9 @@ class LimitsStore:
     def __init__(self, settings: RateLimitsConfig, connector: RedisConnector | None = None) -> None:
         self.strategy = settings.strategy
         if is_memory_url(settings.storage):
-            memory = _MemoryLimits(settings.strategy)
+            memory: Any = (
+                _MemoryWindows() if self.strategy == "moving-window" else _MemoryCounters(self.strategy)
+            )
             self.sync: Any = memory
             self._aio: Callable[[], Any] = lambda: AsyncOver(memory)
             return
