@@ -30,7 +30,10 @@ def run_sync(core: CoreGen[T]) -> T:
             return stop.value  # type: ignore[no-any-return]
         error = None
         try:
-            value = _perform_sync(effect)
+            # The common effect is handled here, without a call to the dispatcher.
+            value = (
+                effect.upstream.send_sync(effect.request) if type(effect) is Send else _perform_sync(effect)
+            )
         except Exception as exc:
             error = exc
 
@@ -67,7 +70,10 @@ async def run_async(core: CoreGen[T]) -> T:
             return stop.value  # type: ignore[no-any-return]
         error = None
         try:
-            value = await _perform_async(effect)
+            if type(effect) is Send:  # the common effect, without a call to the dispatcher
+                value = await effect.upstream.send_async(effect.request)
+            else:
+                value = await _perform_async(effect)
         except Exception as exc:
             error = exc
 

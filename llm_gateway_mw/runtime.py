@@ -115,17 +115,24 @@ class Runtime:
         elif self.config.strict or binding.strict or binding.passthrough is None:
             raise UnknownModelError(model, self.config.model_names())
         else:
-            plan = self._passthrough_plan(binding, model)
+            cached = self._passthrough.get((binding.base_url, model))
+            if cached is not None and cached[1] is not None:
+                plan = cached[1]  # no fallback chain: the plan never changes, so it is built once
+            else:
+                plan = self._passthrough_plan(binding, model, cached)
         call.route = plan.route or model
         call.strategy, call.decision_reason = plan.strategy, plan.reason
         return plan
 
-    def _passthrough_plan(self, binding: Binding, model: str) -> Plan:
-        """The client's own upstream, then the model's fallback chain (ordered afresh each call)."""
+    def _passthrough_plan(
+        self, binding: Binding, model: str, cached: tuple[Deployment, Plan | None] | None
+    ) -> Plan:
+        """The client's own upstream, then the model's fallback chain (ordered afresh each call).
+
+        ``cached``: what ``_passthrough`` holds for the model (its deployment, and its plan when it
+        has no fallback chain, which ``plan`` then reuses without calling this).
+        """
         key = (binding.base_url, model)
-        cached = self._passthrough.get(key)
-        if cached is not None and cached[1] is not None:
-            return cached[1]  # no fallback chain: the plan never changes, so it is built once
         deployment = (
             cached[0]
             if cached is not None
