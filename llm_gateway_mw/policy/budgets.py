@@ -259,7 +259,8 @@ class LedgerStore:
         if is_memory_url(settings.storage):
             memory = _MemoryLedger()
             self.sync: Any = memory
-            self._aio: Callable[[], Any] = lambda: AsyncOver(memory)
+            over = AsyncOver(memory)  # one async face, made once
+            self._aio: Callable[[], Any] = lambda: over
             return
         redis = connector or RedisConnector(settings.storage, settings.storage_timeout)
         self.sync = _RedisLedgerSync(redis.sync_client())

@@ -106,7 +106,8 @@ class CacheStore:
         if is_memory_url(settings.storage):
             memory = _MemoryCache(settings.max_entries)
             self.sync: Any = memory
-            self._aio: Callable[[], Any] = lambda: AsyncOver(memory)
+            over = AsyncOver(memory)  # one async face, made once
+            self._aio: Callable[[], Any] = lambda: over
             return
         redis = connector or RedisConnector(settings.storage, settings.storage_timeout)
         self.sync = _RedisCacheSync(redis.sync_client())

@@ -255,7 +255,8 @@ class LimitsStore:
                 _MemoryWindows() if self.strategy == "moving-window" else _MemoryCounters(self.strategy)
             )
             self.sync: Any = memory
-            self._aio: Callable[[], Any] = lambda: AsyncOver(memory)
+            over = AsyncOver(memory)  # one async face, made once
+            self._aio: Callable[[], Any] = lambda: over
             return
         from limits.aio.strategies import STRATEGIES as AIO_STRATEGIES
         from limits.storage import storage_from_string

@@ -119,20 +119,30 @@ class PerLoop(Generic[T]):
 
 
 class AsyncOver:
-    """The ``.aio`` face of a memory store: the same object's methods, as coroutines."""
+    """The ``.aio`` face of a memory store: the same object's methods, as coroutines.
 
-    __slots__ = ("_inner",)
+    One per store, and one coroutine function per method name, made on first use: an async
+    call with in-memory limits reads two of them per call.
+    """
+
+    __slots__ = ("_calls", "_inner")
 
     def __init__(self, inner: object) -> None:
         self._inner = inner
+        self._calls: dict[str, Callable[..., Awaitable[Any]]] = {}
 
     def __getattr__(self, name: str) -> Callable[..., Awaitable[Any]]:
-        method = getattr(self._inner, name)
-
-        async def call(*args: Any, **kwargs: Any) -> Any:
-            return method(*args, **kwargs)
-
+        call = self._calls.get(name)
+        if call is None:
+            call = self._calls[name] = _as_coroutine(getattr(self._inner, name))
         return call
+
+
+def _as_coroutine(method: Callable[..., Any]) -> Callable[..., Awaitable[Any]]:
+    async def call(*args: Any, **kwargs: Any) -> Any:
+        return method(*args, **kwargs)
+
+    return call
 
 
 @dataclass(slots=True)

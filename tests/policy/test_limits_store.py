@@ -168,3 +168,17 @@ def test_memory_storage_schedules_one_sweep_per_interval(monkeypatch: pytest.Mon
     assert len(started) == 2
     assert isinstance(face.storage, MemoryStorage)
     assert isinstance(face.limiter, FixedWindowRateLimiter)
+
+
+@pytest.mark.parametrize("strategy", STRATEGIES)
+async def test_a_memory_store_has_one_async_face_sharing_the_sync_windows(strategy: Any) -> None:
+    store = LimitsStore(RateLimitsConfig(strategy=strategy))
+    face: Any = store.aio
+    assert store.aio is face  # made once, not per call
+    assert face.hit is face.hit  # one coroutine function per method
+    [(_, item)] = parse_limit("2/minute")
+    ids = ("rules[0]/u/requests",)
+    assert await face.hit(item, ids, 1)
+    assert store.sync.hit(item, ids, 1)  # the same window, counted from the sync face
+    assert not await face.hit(item, ids, 1)
+    assert (await face.stats(item, ids))[1] == 0
