@@ -22,7 +22,7 @@ from limits.storage.memory import Entry
 from limits.strategies import FixedWindowRateLimiter, MovingWindowRateLimiter
 
 from llm_gateway_mw.config.schema import RateLimitsConfig
-from llm_gateway_mw.policy import limits_store, moving_window
+from llm_gateway_mw.policy import limits_store
 from llm_gateway_mw.policy.limits_store import LimitsStore, keyed_item
 from llm_gateway_mw.policy.moving_window import MovingWindows
 from llm_gateway_mw.policy.ratelimit import parse_limit
@@ -137,7 +137,6 @@ def test_moving_windows_drop_expired_windows_without_a_thread(monkeypatch: pytes
     assert len(windows) == 1
     assert windows.stats("caller-0", 3, 1)[1] == 3
     assert threading.active_count() == threads
-    assert moving_window.SWEEP_SECONDS == limits_store.SWEEP_SECONDS
 
 
 def test_memory_storage_schedules_one_sweep_per_interval(monkeypatch: pytest.MonkeyPatch) -> None:
