@@ -10,6 +10,11 @@ next put wakes it. ``deque.append`` and ``SimpleQueue.put`` are reentrant, so wo
 be queued from a garbage-collection finalizer (an abandoned stream) without risking a
 deadlock on a lock the interrupted code holds. The queue is drained at exit, on ``flush()``
 (at once, without waiting for the next round), and restarted in a forked child.
+
+The queue is bounded (``MAX_QUEUED``), as OpenTelemetry's batch processor bounds its own: if
+calls come faster than the worker can record them, the excess records are dropped rather than
+held (each holds its call's request and reply bodies). The worker logs how many, once per
+episode; ``dropped`` counts them all.
 """
 
 from __future__ import annotations
@@ -24,12 +29,15 @@ from collections.abc import Callable
 from queue import Empty, SimpleQueue
 from typing import Any
 
-__all__ = ["DEFERRED", "GATHER_SECONDS", "Deferred"]
+__all__ = ["DEFERRED", "GATHER_SECONDS", "MAX_QUEUED", "Deferred"]
 
 _log = logging.getLogger(__name__)
 
 GATHER_SECONDS = 0.02
 """How long the worker lets work gather before draining it (a flush cuts it short)."""
+
+MAX_QUEUED = 8192
+"""Records waiting for the worker at most (about 2,700 calls): past it, new ones are dropped."""
 
 _IDLE_POLLS = 50  # empty polls (about a second) before the worker blocks until woken
 
@@ -39,7 +47,10 @@ _Item = tuple[Callable[..., object], tuple[Any, ...]]
 class Deferred:
     """A FIFO of callables run by one daemon thread."""
 
-    def __init__(self) -> None:
+    def __init__(self, max_queued: int = MAX_QUEUED) -> None:
+        self.max_queued = max_queued
+        self.dropped = 0  # records dropped because the queue was full (since start)
+        self._reported = 0  # how many of them the worker has logged
         self._lock = threading.RLock()  # reentrant: put() may run inside a finalizer
         self._items: deque[_Item] = deque()
         self._wake: SimpleQueue[bool] = SimpleQueue()  # True: a flush is waiting, do not gather
@@ -53,6 +64,9 @@ class Deferred:
         """Queue ``fn(*args)``; cheap and safe from any thread or finalizer."""
         if self._thread is None:  # not started yet, or forked
             self.start()
+        if len(self._items) >= self.max_queued:
+            self.dropped += 1  # no logging here (a finalizer may call this): the worker reports it
+            return
         self._items.append((fn, args))
         if self._idle:
             self._idle = False
@@ -110,6 +124,8 @@ class Deferred:
                         fn(*args)
                     except Exception:  # never let one bad record stop telemetry
                         _log.exception("llm_gateway_mw telemetry: recording a call failed")
+                if self.dropped != self._reported:
+                    self._report_dropped()
                 continue
             idle_polls += 1
             if idle_polls >= _IDLE_POLLS:  # nothing for a while: block until a put or a flush wakes it
@@ -118,6 +134,16 @@ class Deferred:
                     hurry = wake.get()
                 self._idle = False
                 idle_polls = 0
+
+    def _report_dropped(self) -> None:
+        dropped, self._reported = self.dropped - self._reported, self.dropped
+        _log.warning(
+            "llm_gateway_mw telemetry: %d call records were dropped: calls came faster than the "
+            "telemetry worker could record them (at most %d wait). Their spans and metrics are "
+            "missing; the calls themselves were served.",
+            dropped,
+            self.max_queued,
+        )
 
 
 DEFERRED = Deferred()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Sequence
@@ -202,3 +203,30 @@ def test_spans_finished_from_many_threads_are_all_exported(otel: Otel) -> None:
     for span in spans:
         if span.name == "chat gpt-4o":
             assert span.parent is not None and by_id[span.parent.span_id].name == "gateway smart"
+
+
+def test_a_full_queue_drops_new_records_and_the_worker_reports_them(caplog: pytest.LogCaptureFixture) -> None:
+    deferred = Deferred(max_queued=10)
+    release = threading.Event()
+    started = threading.Event()
+
+    def busy() -> None:
+        started.set()
+        release.wait(10)
+
+    deferred.put(busy)  # the worker is busy with this one
+    assert started.wait(10)
+    seen: list[int] = []
+    for i in range(100):  # calls keep coming while the worker is busy
+        deferred.put(seen.append, i)
+    assert len(deferred._items) == 10
+    assert deferred.dropped == 90
+    release.set()
+    with caplog.at_level(logging.WARNING, logger="llm_gateway_mw.telemetry.worker"):
+        assert deferred.flush(10)  # a flush is never dropped, even with the queue full
+    assert seen == list(range(10))  # the first ten, in order; nothing held beyond the bound
+    [record] = [r for r in caplog.records if "dropped" in r.getMessage()]
+    assert "90 call records were dropped" in record.getMessage()
+    deferred.put(seen.append, 100)  # room again
+    assert deferred.flush(10)
+    assert seen[-1] == 100 and deferred.dropped == 90
