@@ -119,13 +119,13 @@ class Deferred:
             if items:
                 idle_polls = 0
                 while items:
+                    if self.dropped != self._reported:  # reported before what follows (a flush)
+                        self._report_dropped()
                     fn, args = items.popleft()
                     try:
                         fn(*args)
                     except Exception:  # never let one bad record stop telemetry
                         _log.exception("llm_gateway_mw telemetry: recording a call failed")
-                if self.dropped != self._reported:
-                    self._report_dropped()
                 continue
             idle_polls += 1
             if idle_polls >= _IDLE_POLLS:  # nothing for a while: block until a put or a flush wakes it
