@@ -189,24 +189,20 @@ def attempt_plan(
         soonest: float | None = None
         for group in plan.groups:
             for deployment in group.deployments:
-                why_not = rt.precheck(deployment, inbound, context_floor)
-                if why_not:
-                    skipped.append(f"{deployment.id}: {why_not}")
-                    continue
-                health = rt.health(deployment)  # a closed circuit (opened_at None) is always available
-                if health.opened_at is not None and not health.available(now := time.monotonic()):
-                    wait = health.reopens_in(now)
-                    soonest = wait if soonest is None else min(soonest, wait)
-                    skipped.append(f"{deployment.id}: circuit open")
-                    continue
-                policy = rt.policy
-                if rt.policy_active and not (yield from policy.deployment_admit(call, inbound, deployment)):
-                    health.release_probe()  # an open circuit's probe slot was not used
-                    skipped.append(f"{deployment.id}: at its rate limit")
-                    soonest = 1.0 if soonest is None else min(soonest, 1.0)
-                    continue
+                # The first try was sent already: it is this deployment's first attempt, whatever its
+                # circuit or the policy says now (other calls may have opened the circuit meanwhile).
                 first = sent if sent is not None and sent.deployment is deployment else None
                 sent = None
+                if first is not None:
+                    health = first.health
+                else:
+                    ready, why_not, wait = yield from _ready(rt, call, inbound, deployment, context_floor)
+                    if ready is None:
+                        skipped.append(f"{deployment.id}: {why_not}")
+                        if wait is not None:
+                            soonest = wait if soonest is None else min(soonest, wait)
+                        continue
+                    health = ready
                 try:
                     outcome = yield from _try_deployment(
                         rt, binding, call, inbound, deployment, health, deadline, group.fallback_from, first
@@ -241,6 +237,23 @@ def attempt_plan(
         if soonest is None:
             raise _unfit(first_name, detail)
         raise NoHealthyDeployment(first_name, detail, retry_after=soonest)
+
+
+def _ready(
+    rt: Runtime, call: CallRecord, inbound: Inbound, deployment: Deployment, context_floor: int | None
+) -> CoreGen[tuple[DeploymentHealth | None, str, float | None]]:
+    """(its health, "", None) when the deployment can be tried now, else (None, why not, seconds
+    before it is worth looking again, if known): capabilities, circuit, the policy's own limits."""
+    why_not = rt.precheck(deployment, inbound, context_floor)
+    if why_not:
+        return None, why_not, None
+    health = rt.health(deployment)  # a closed circuit (opened_at None) is always available
+    if health.opened_at is not None and not health.available(now := time.monotonic()):
+        return None, "circuit open", health.reopens_in(now)
+    if rt.policy_active and not (yield from rt.policy.deployment_admit(call, inbound, deployment)):
+        health.release_probe()  # an open circuit's probe slot was not used
+        return None, "at its rate limit", 1.0
+    return health, "", None
 
 
 def _unfit(model: str, detail: str) -> GatewayRefusal:

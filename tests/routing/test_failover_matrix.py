@@ -9,6 +9,7 @@ case runs on both and must produce the same outcome.
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -230,6 +231,55 @@ def test_first_try_hands_its_failure_to_the_attempt_loop(
     assert run(client_kind, gateway, False) == ("ok", "")
     assert [a.status for a in gateway.runtime.recent[-1].attempts] == [200]
     assert all(h.in_flight == 0 for h in health.values())
+
+
+@pytest.mark.parametrize("client_kind", ["sync", "async"])
+def test_a_circuit_opened_while_the_first_try_is_in_flight_still_records_it(
+    client_kind: str, upstream_factory: Callable[..., FakeUpstream]
+) -> None:
+    """Other calls' failures open the circuit while this call's first request is out: its failed
+    reply is still the deployment's first attempt (recorded, ended, counted), then it fails over."""
+    primary, backup = upstream_factory("primary"), upstream_factory("backup")
+    primary.enqueue(b.server_error(503))
+    gateway = Gateway(config(primary.openai_base_url, backup.openai_base_url, attempts=1))
+    runtime = gateway.runtime
+    first = runtime.deployments["primary"][0]
+    health = runtime.health(first)
+    real_upstream_for = runtime.upstream_for
+
+    class OpensTheCircuitFirst:
+        """The primary's upstream; as the request goes out, concurrent failures open the circuit."""
+
+        def __init__(self, inner: Any) -> None:
+            self.inner = inner
+
+        def _open(self) -> None:
+            for _ in range(50):  # circuit_breaker.failures
+                health.record_failure(time.monotonic(), "a concurrent call failed")
+            assert health.opened_at is not None
+
+        def send_sync(self, request: Any) -> Any:
+            self._open()
+            return self.inner.send_sync(request)
+
+        async def send_async(self, request: Any) -> Any:
+            self._open()
+            return await self.inner.send_async(request)
+
+    def upstream_for(deployment: Any, binding: Any) -> Any:
+        upstream = real_upstream_for(deployment, binding)
+        return OpensTheCircuitFirst(upstream) if deployment is first else upstream
+
+    runtime.upstream_for = upstream_for  # type: ignore[method-assign]
+    assert run(client_kind, gateway, False) == ("ok", "")
+    call = runtime.recent[-1]
+    assert [(a.number, a.deployment, a.status, a.error_type) for a in call.attempts] == [
+        (1, "primary", 503, "503"),
+        (2, "backup", 200, None),
+    ]
+    assert all(a.ended is not None for a in call.attempts)
+    assert (health.failures, health.in_flight) == (51, 0)  # 50 from the other calls, 1 from this one
+    assert len(primary.requests) == 1 and len(backup.requests) == 1
 
 
 @pytest.mark.parametrize("client_kind", ["sync", "async"])
