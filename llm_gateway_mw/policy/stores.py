@@ -121,8 +121,8 @@ class PerLoop(Generic[T]):
 class AsyncOver:
     """The ``.aio`` face of a memory store: the same object's methods, as coroutines.
 
-    One per store, and one coroutine function per method name, made on first use: an async
-    call with in-memory limits reads two of them per call.
+    One per store, with one coroutine function per method name made on first use. It serves
+    ``StoreCall`` effects on a memory store; guarded calls skip it (``Guard.local``).
     """
 
     __slots__ = ("_calls", "_inner")
