@@ -13,8 +13,8 @@ deadlock on a lock the interrupted code holds. The queue is drained at exit, on 
 
 The queue is bounded (``MAX_QUEUED``), as OpenTelemetry's batch processor bounds its own: if
 calls come faster than the worker can record them, the excess records are dropped rather than
-held (each holds its call's request and reply bodies). The worker logs how many, once per
-episode; ``dropped`` counts them all.
+held (each holds its call's request and reply bodies). The worker logs how many, at most once
+every ``REPORT_SECONDS``; ``dropped`` counts them all.
 """
 
 from __future__ import annotations
@@ -24,12 +24,13 @@ import contextlib
 import logging
 import os
 import threading
+import time
 from collections import deque
 from collections.abc import Callable
 from queue import Empty, SimpleQueue
 from typing import Any
 
-__all__ = ["DEFERRED", "GATHER_SECONDS", "MAX_QUEUED", "Deferred"]
+__all__ = ["DEFERRED", "GATHER_SECONDS", "MAX_QUEUED", "REPORT_SECONDS", "Deferred"]
 
 _log = logging.getLogger(__name__)
 
@@ -38,6 +39,9 @@ GATHER_SECONDS = 0.02
 
 MAX_QUEUED = 8192
 """Records waiting for the worker at most (about 2,700 calls): past it, new ones are dropped."""
+
+REPORT_SECONDS = 10.0
+"""Under a sustained overload, dropped records are logged at most this often."""
 
 _IDLE_POLLS = 50  # empty polls (about a second) before the worker blocks until woken
 
@@ -51,6 +55,7 @@ class Deferred:
         self.max_queued = max_queued
         self.dropped = 0  # records dropped because the queue was full (since start)
         self._reported = 0  # how many of them the worker has logged
+        self._next_report = 0.0  # monotonic time before which no further report is logged
         self._lock = threading.RLock()  # reentrant: put() may run inside a finalizer
         self._items: deque[_Item] = deque()
         self._wake: SimpleQueue[bool] = SimpleQueue()  # True: a flush is waiting, do not gather
@@ -119,8 +124,8 @@ class Deferred:
             if items:
                 idle_polls = 0
                 while items:
-                    if self.dropped != self._reported:  # reported before what follows (a flush)
-                        self._report_dropped()
+                    if self.dropped != self._reported and time.monotonic() >= self._next_report:
+                        self._report_dropped()  # before what follows (a flush waits for the report)
                     fn, args = items.popleft()
                     try:
                         fn(*args)
@@ -137,6 +142,7 @@ class Deferred:
 
     def _report_dropped(self) -> None:
         dropped, self._reported = self.dropped - self._reported, self.dropped
+        self._next_report = time.monotonic() + REPORT_SECONDS
         _log.warning(
             "llm_gateway_mw telemetry: %d call records were dropped: calls came faster than the "
             "telemetry worker could record them (at most %d wait). Their spans and metrics are "

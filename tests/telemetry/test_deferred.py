@@ -230,3 +230,27 @@ def test_a_full_queue_drops_new_records_and_the_worker_reports_them(caplog: pyte
     deferred.put(seen.append, 100)  # room again
     assert deferred.flush(10)
     assert seen[-1] == 100 and deferred.dropped == 90
+
+
+def test_a_sustained_overload_is_reported_at_most_once_per_interval(caplog: pytest.LogCaptureFixture) -> None:
+    deferred = Deferred(max_queued=2)
+    release = threading.Event()
+    started = threading.Event()
+
+    def busy() -> None:
+        started.set()
+        release.wait(10)
+
+    with caplog.at_level(logging.WARNING, logger="llm_gateway_mw.telemetry.worker"):
+        for _round in range(3):  # three bursts, each overflowing the queue while the worker is busy
+            started.clear()
+            release.clear()
+            deferred.put(busy)
+            assert started.wait(10)
+            for i in range(5):
+                deferred.put(int, i)
+            release.set()
+            assert deferred.flush(10)
+    assert deferred.dropped == 9  # 3 of each burst's 5
+    reports = [r for r in caplog.records if "dropped" in r.getMessage()]
+    assert len(reports) == 1 and "3 call records were dropped" in reports[0].getMessage()
