@@ -205,23 +205,35 @@ def test_spans_finished_from_many_threads_are_all_exported(otel: Otel) -> None:
             assert span.parent is not None and by_id[span.parent.span_id].name == "gateway smart"
 
 
+class _BusyWorker:
+    """Keeps a ``Deferred``'s worker busy on one record until released, so the queue fills."""
+
+    def __init__(self, deferred: Deferred) -> None:
+        self.deferred = deferred
+        self.started = threading.Event()
+        self.release = threading.Event()
+
+    def _busy(self) -> None:
+        self.started.set()
+        self.release.wait(10)
+
+    def hold(self) -> None:
+        self.started.clear()
+        self.release.clear()
+        self.deferred.put(self._busy)
+        assert self.started.wait(10)
+
+
 def test_a_full_queue_drops_new_records_and_the_worker_reports_them(caplog: pytest.LogCaptureFixture) -> None:
     deferred = Deferred(max_queued=10)
-    release = threading.Event()
-    started = threading.Event()
-
-    def busy() -> None:
-        started.set()
-        release.wait(10)
-
-    deferred.put(busy)  # the worker is busy with this one
-    assert started.wait(10)
+    held = _BusyWorker(deferred)
+    held.hold()
     seen: list[int] = []
     for i in range(100):  # calls keep coming while the worker is busy
         deferred.put(seen.append, i)
     assert len(deferred._items) == 10
     assert deferred.dropped == 90
-    release.set()
+    held.release.set()
     with caplog.at_level(logging.WARNING, logger="llm_gateway_mw.telemetry.worker"):
         assert deferred.flush(10)  # a flush is never dropped, even with the queue full
     assert seen == list(range(10))  # the first ten, in order; nothing held beyond the bound
@@ -234,22 +246,13 @@ def test_a_full_queue_drops_new_records_and_the_worker_reports_them(caplog: pyte
 
 def test_a_sustained_overload_is_reported_at_most_once_per_interval(caplog: pytest.LogCaptureFixture) -> None:
     deferred = Deferred(max_queued=2)
-    release = threading.Event()
-    started = threading.Event()
-
-    def busy() -> None:
-        started.set()
-        release.wait(10)
-
+    held = _BusyWorker(deferred)
     with caplog.at_level(logging.WARNING, logger="llm_gateway_mw.telemetry.worker"):
         for _round in range(3):  # three bursts, each overflowing the queue while the worker is busy
-            started.clear()
-            release.clear()
-            deferred.put(busy)
-            assert started.wait(10)
+            held.hold()
             for i in range(5):
                 deferred.put(int, i)
-            release.set()
+            held.release.set()
             assert deferred.flush(10)
     assert deferred.dropped == 9  # 3 of each burst's 5
     reports = [r for r in caplog.records if "dropped" in r.getMessage()]
