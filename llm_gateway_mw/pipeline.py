@@ -62,9 +62,7 @@ def handle_call(rt: Runtime, binding: Binding, inbound: Inbound) -> CoreGen[Outc
         plan = rt.plan(binding, inbound, call)  # route
         if rt.policy_active:  # the zero-config policy has nothing to check: skip its no-op stages
             admission = yield from rt.policy.admit(call, inbound, plan)  # limits and budget
-            cached = yield from rt.policy.cache_lookup(call, inbound)  # cache
-        else:
-            cached = None
+        cached = (yield from rt.policy.cache_lookup(call, inbound)) if rt.policy_caches else None  # cache
         if cached is not None:
             return (yield from _serve_cached(rt, call, inbound, admission, cached))
         deadline = time.monotonic() + rt.config.retry.timeout
@@ -97,6 +95,7 @@ def handle_call(rt: Runtime, binding: Binding, inbound: Inbound) -> CoreGen[Outc
     body, translated = _account(rt, call, inbound, result)  # translate + account
     if rt.policy_active:
         yield from rt.policy.settle(admission, call)
+    if rt.policy_caches:
         yield from rt.policy.cache_store(call, inbound, body)
     return _reply(rt, call, result, body, translated)
 

@@ -75,6 +75,7 @@ class Runtime:
         self.propagate_traceparent = config.telemetry.propagate_traceparent
         self.policy = policy or Policy()
         self.policy_active = type(self.policy) is not Policy
+        self.policy_caches = self.policy.caches()  # else the pipeline skips the cache stages
         self.rng = random.Random(seed)
         self._classifier = classifier
         self.deployments: dict[str, list[Deployment]] = {}

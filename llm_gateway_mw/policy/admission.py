@@ -45,6 +45,14 @@ class Policy:
         """
         return type(self).deployment_admit is not Policy.deployment_admit
 
+    def caches(self) -> bool:
+        """Do ``cache_lookup`` and ``cache_store`` do anything? (False: the pipeline skips them.)
+
+        A subclass that overrides either is asked on every call.
+        """
+        cls = type(self)
+        return cls.cache_lookup is not Policy.cache_lookup or cls.cache_store is not Policy.cache_store
+
     def settle(self, admission: Admission | None, call: CallRecord) -> CoreGen[None]:
         return None
         yield

@@ -288,6 +288,9 @@ class ConfiguredPolicy(Policy):
         if self.budgets is not None:
             yield from self.budgets.release(None, admission.hold)
 
+    def caches(self) -> bool:
+        return self.cache is not None
+
     def cache_lookup(self, call: CallRecord, inbound: Inbound) -> CoreGen[bytes | None]:
         if self.cache is None:
             return None

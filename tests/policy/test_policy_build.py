@@ -44,6 +44,19 @@ def test_zero_config_keeps_the_plain_policy() -> None:
     )
 
 
+def test_the_cache_stages_run_only_when_something_can_cache() -> None:
+    class Remembers(Policy):  # a user's policy that caches by overriding the lookup alone
+        def cache_lookup(self, call: Any, inbound: Any) -> Any:
+            return b"{}"
+            yield
+
+    assert not Policy().caches() and Remembers().caches()
+    limits_only = Gateway({**MOCK, "rate_limits": {"rules": [{"per": "user", "limit": "5/second"}]}})
+    assert limits_only.runtime.policy_active and not limits_only.runtime.policy_caches
+    assert Gateway({**MOCK, "cache": {"enabled": True}}).runtime.policy_caches
+    assert not Gateway(MOCK).runtime.policy_caches
+
+
 @pytest.mark.parametrize(
     ("section", "match"),
     [
