@@ -135,28 +135,23 @@ def tail_usage(body: bytes, dialect: str) -> Usage | None:
 
     For replies handed back to the SDK unchanged, where only the usage is needed on the hot
     path. An unescaped ``"usage":`` can only be an object key (inside JSON strings quotes are
-    escaped); it belongs to the top-level object exactly when what follows its value (more
-    keys, as OpenAI sends ``service_tier`` and ``system_fingerprint``) is closed by the body's
-    final brace. Anything else (no such key, a nested one, a body that is not a ``{...}``
-    object, whitespace the fast path does not expect, bad JSON there) returns ``UNREADABLE``:
-    parse the whole body then. A body broken before the key is not detected here; the SDK
-    reports it.
+    escaped). Everything from the last one to the end, behind an opening brace, is one whole
+    JSON object exactly when that key belongs to the top-level object: it and the keys after it
+    (OpenAI sends ``service_tier`` and ``system_fingerprint``) are closed by the body's final
+    brace. A nested key leaves closing brackets over, and the scan stops short of the end.
+    Anything else (no such key, a body that is not a ``{...}`` object, bad JSON there) returns
+    ``UNREADABLE``: parse the whole body then. A body broken before the key is not detected
+    here; the SDK reports it.
     """
     at = body.rfind(_USAGE_KEY)
     if at <= 0 or body[0] != 0x7B:  # 0x7B: "{"
         return UNREADABLE  # type: ignore[no-any-return]
     try:
-        text = body[at + 8 :].decode()
-        usage, stop = _scan_once(text, 1 if text[0] == " " else 0)
-        rest = text[stop:].rstrip()
-        if rest != "}":  # more keys follow: they and the final brace must close one object
-            if rest[0] != ",":
-                return UNREADABLE  # type: ignore[no-any-return]
-            tail = "{" + rest[1:]
-            if _scan_once(tail, 0)[1] != len(tail):  # "usage" sat in a nested object
-                return UNREADABLE  # type: ignore[no-any-return]
-    except (ValueError, StopIteration, IndexError):
+        text = "{" + body[at:].decode().rstrip()
+        tail, stop = _scan_once(text, 0)
+    except (ValueError, StopIteration):
         return UNREADABLE  # type: ignore[no-any-return]
+    usage = tail["usage"] if stop == len(text) and type(tail) is dict else None
     if type(usage) is not dict:
         return UNREADABLE  # type: ignore[no-any-return]
     return usage_from_anthropic_usage(usage) if dialect == "anthropic" else usage_from_openai_usage(usage)

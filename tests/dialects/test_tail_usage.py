@@ -58,6 +58,7 @@ def test_tail_usage_equals_the_whole_body_parse(
         b'{"a":{"usage":{"prompt_tokens":1},"b":1},"c":2}',  # nested, more keys after
         b'{"usage":{"prompt_tokens":1},"meta":{"usage":{"prompt_tokens":9}}}',  # the last one is nested
         b'{"a":[{"usage":{"prompt_tokens":1}}]}',  # inside an array
+        b'{"a":{"b":1,"usage":{"prompt_tokens":1}}}',  # the last key of a nested object
         b'{"id": "broken", "usage": {"prompt_tok',  # cut short
         b'{"usage":null}',  # not an object
         b'{"usage":{"prompt_tokens":1}} trailing',  # not one object
