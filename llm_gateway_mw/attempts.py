@@ -30,7 +30,15 @@ if TYPE_CHECKING:
     from .runtime import Binding, Runtime
     from .usage import Usage
 
-__all__ = ["AttemptResult", "FirstSend", "attempt_plan", "first_result", "first_send"]
+__all__ = [
+    "AttemptResult",
+    "FirstSend",
+    "FirstTarget",
+    "attempt_plan",
+    "first_result",
+    "first_send",
+    "first_target",
+]
 
 _CONTEXT_ERRORS = (
     "context_length_exceeded",
@@ -67,6 +75,9 @@ class AllAttemptsFailed(Exception):
 class FirstSend:
     """The plan's first request, built before the attempt loop for the common call (``first_send``)."""
 
+    call: CallRecord
+    plan: Plan
+    deadline: float
     deployment: Deployment
     health: DeploymentHealth
     attempt: AttemptRecord
@@ -77,42 +88,50 @@ class FirstSend:
     verdict: AttemptResult | tuple[str, int, str | None] | None = None
 
 
-def first_send(
-    rt: Runtime, binding: Binding, call: CallRecord, inbound: Inbound, plan: Plan, deadline: float
-) -> FirstSend | None:
-    """The common call's first request, built by plain functions rather than the attempt loop.
+FirstTarget = tuple["Deployment", "DeploymentHealth", "Upstream", "dict[str, Any] | None"]
+
+
+def first_target(rt: Runtime, binding: Binding, inbound: Inbound, plan: Plan) -> FirstTarget | None:
+    """Where the common call's first request goes: (deployment, its health, upstream, body), or None.
 
     Most calls are whole (not streamed), have no rate limit on the deployment itself and succeed
-    at their first candidate: for those the pipeline sends this, and ``first_result`` commits
-    the reply (the call's own limits, budget and cache stages run around it as usual).
-    Any other case returns None, and any reply that is not a usable answer goes to
+    at their first candidate: for those the pipeline sends ``first_send``'s request itself, and
+    ``first_result`` commits the reply (the call's own limits, budget and cache stages run around
+    it as usual). Any other case returns None, and any reply that is not a usable answer goes to
     ``attempt_plan`` as its first try, so retries and failover decide exactly as always.
     """
     if inbound.stream or not plan.groups or not plan.groups[0].deployments:
         return None
-    group = plan.groups[0]
-    deployment = group.deployments[0]
+    deployment = plan.groups[0].deployments[0]
     if rt.policy_active and rt.policy.limits_deployment(deployment):
         return None  # its own rate limits are checked (and charged) by the loop
-    passthrough = deployment.passthrough  # the client's own upstream serves whatever its SDK asks
-    if not passthrough and rt.precheck(deployment, inbound, None):
-        return None
     health = rt.health(deployment)
     if health.opened_at is not None:  # circuit not closed: the loop decides about probes and waits
         return None
-    if passthrough:
-        body, upstream = inbound.body, binding.passthrough
-        assert upstream is not None
-    else:
-        try:
-            body = _upstream_body(rt, inbound, deployment)
-        except GatewayRefusal:
-            return None  # the loop reports it, or tries the fallbacks
-        upstream = rt.upstream_for(deployment, binding)
+    if deployment.passthrough:  # the client's own upstream serves whatever its SDK asks, as it asks
+        assert binding.passthrough is not None
+        return deployment, health, binding.passthrough, inbound.parsed  # the body goes as the SDK wrote it
+    if rt.precheck(deployment, inbound, None):
+        return None
+    try:
+        body = _upstream_body(rt, inbound, deployment)
+    except GatewayRefusal:
+        return None  # the loop reports it, or tries the fallbacks
+    return deployment, health, rt.upstream_for(deployment, binding), body
+
+
+def first_send(
+    rt: Runtime, call: CallRecord, inbound: Inbound, plan: Plan, deadline: float, target: FirstTarget
+) -> FirstSend:
+    """The first request to ``target`` and its attempt record; the sender takes ``in_flight`` off again."""
+    deployment, health, upstream, body = target
     # A fresh body (the caller's own, unchanged, on a passthrough): no copy needed here.
-    request, attempt = _start_attempt(rt, call, inbound, deployment, body, deadline, group.fallback_from)
-    health.in_flight += 1  # the pipeline takes it off when the send returns
-    return FirstSend(deployment, health, attempt, request, upstream, _unchanged(inbound, deployment))
+    request, attempt = _start_attempt(
+        rt, call, inbound, deployment, body, deadline, plan.groups[0].fallback_from
+    )
+    health.in_flight += 1
+    unchanged = _unchanged(inbound, deployment)
+    return FirstSend(call, plan, deadline, deployment, health, attempt, request, upstream, unchanged)
 
 
 def first_result(first: FirstSend, reply: UpstreamReply) -> AttemptResult | None:
@@ -125,10 +144,10 @@ def first_result(first: FirstSend, reply: UpstreamReply) -> AttemptResult | None
     return verdict if type(verdict) is AttemptResult else None
 
 
-def _upstream_body(rt: Runtime, inbound: Inbound, deployment: Deployment) -> dict[str, Any]:
-    """The request body in the deployment's dialect (the caller's own body on a passthrough)."""
+def _upstream_body(rt: Runtime, inbound: Inbound, deployment: Deployment) -> dict[str, Any] | None:
+    """The request body in the deployment's dialect (None on a passthrough: the SDK's bytes go as sent)."""
     if deployment.passthrough:
-        return inbound.body
+        return inbound.parsed
     return request_for(
         inbound.body,
         source=inbound.dialect,
@@ -151,7 +170,7 @@ def _start_attempt(
     call: CallRecord,
     inbound: Inbound,
     deployment: Deployment,
-    body: dict[str, Any],
+    body: dict[str, Any] | None,
     deadline: float,
     fallback_from: str | None,
 ) -> tuple[UpstreamRequest, AttemptRecord]:
@@ -289,7 +308,13 @@ def _try_deployment(
             if deadline <= time.monotonic():
                 return reply, "the call's deadline passed", False, False
             request, attempt = _start_attempt(
-                rt, call, inbound, deployment, body if passthrough else dict(body), deadline, fallback_from
+                rt,
+                call,
+                inbound,
+                deployment,
+                body if passthrough or body is None else dict(body),
+                deadline,
+                fallback_from,
             )
             health.in_flight += 1
             try:

@@ -2,6 +2,9 @@
 
 ``run_sync`` blocks (for ``openai.OpenAI``/``anthropic.Anthropic``); ``run_async`` awaits
 (for the async clients). Neither makes a decision: every branch lives in the core.
+``call_sync`` and ``call_async`` run one managed call: a call the core begins with plain
+functions (``express.begin``) has its first request sent here in place, with no effect
+round trip; anything else, and any reply the core does not accept, runs as a core generator.
 """
 
 from __future__ import annotations
@@ -9,11 +12,18 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Generator
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from .effects import CloseStream, Failure, ReadChunk, Send, Sleep, StoreCall
+from .express import begin, complete
+from .pipeline import abandon, handle_call
 
-__all__ = ["CoreGen", "run_async", "run_sync"]
+if TYPE_CHECKING:
+    from .inbound import Inbound
+    from .pipeline import Outcome
+    from .runtime import Binding, Runtime
+
+__all__ = ["CoreGen", "call_async", "call_sync", "run_async", "run_sync"]
 
 T = TypeVar("T")
 CoreGen = Generator[Any, Any, T]
@@ -97,3 +107,37 @@ async def _perform_async(effect: Any) -> Any:
         await effect.stream.close_async()
         return None
     raise TypeError(f"unknown effect {effect!r}")
+
+
+def call_sync(rt: Runtime, binding: Binding, inbound: Inbound) -> Outcome:
+    """Run one managed call with blocking I/O."""
+    first = begin(rt, binding, inbound)
+    if first is not None:
+        try:
+            reply = first.upstream.send_sync(first.request)
+        except BaseException as unexpected:  # failures come back as values: a bug, or an interrupt
+            abandon(rt, first.call, unexpected)
+            raise
+        finally:
+            first.health.in_flight -= 1
+        outcome = complete(rt, inbound, first, reply)
+        if outcome is not None:
+            return outcome
+    return run_sync(handle_call(rt, binding, inbound, first))
+
+
+async def call_async(rt: Runtime, binding: Binding, inbound: Inbound) -> Outcome:
+    """Run one managed call on the running event loop (the same steps as ``call_sync``)."""
+    first = begin(rt, binding, inbound)
+    if first is not None:
+        try:
+            reply = await first.upstream.send_async(first.request)
+        except BaseException as unexpected:  # a bug, or the task cancelled: the call ends either way
+            abandon(rt, first.call, unexpected)
+            raise
+        finally:
+            first.health.in_flight -= 1
+        outcome = complete(rt, inbound, first, reply)
+        if outcome is not None:
+            return outcome
+    return await run_async(handle_call(rt, binding, inbound, first))

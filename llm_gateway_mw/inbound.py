@@ -15,7 +15,7 @@ from .headers import header_value
 from .jsonwire import loads_json
 from .records import RequestParams
 
-__all__ = ["Inbound", "loads_json", "operation_for", "params_of", "parse_body"]
+__all__ = ["Inbound", "loads_json", "operation_for", "params_of", "parse_body", "scan_request"]
 
 _OPENAI_OPERATIONS = (
     ("/chat/completions", "chat"),
@@ -46,11 +46,20 @@ class Inbound:
     url: str  # "" when ``raw_request`` is set: read ``full_url()`` (formatting an httpx URL costs ~2 µs)
     headers: Any  # list of (name, value) pairs, or an httpx/httpx2 Headers object (decoded on demand)
     raw_body: bytes
-    body: dict[str, Any]
+    parsed: dict[str, Any] | None  # None until ``body`` is first read (``scan_request`` read the rest)
     model: str
     stream: bool
     timeout: float | None
     raw_request: Any = None
+
+    @property
+    def body(self) -> dict[str, Any]:
+        """The decoded request body, parsed on first read (InvalidRequestError when it is not usable)."""
+        body = self.parsed
+        if body is None:
+            body, _, _ = parse_body(self.raw_body)
+            self.parsed = body
+        return body
 
     def header(self, name: str) -> str | None:
         return header_value(self.headers, name)
@@ -60,6 +69,36 @@ class Inbound:
         if not self.url and self.raw_request is not None:
             self.url = str(self.raw_request.url)
         return self.url
+
+
+_MODEL_KEY = b'"model":'
+_STREAM_KEY = b'"stream":'
+
+
+def scan_request(raw: bytes) -> tuple[str, bool] | None:
+    """(model, stream) read straight off a compact SDK request body, or None: parse it whole.
+
+    A passthrough call needs only these two; its body goes upstream as the SDK wrote it. Inside
+    JSON strings quotes are escaped, so an unescaped ``"model":`` is an object key. It is taken
+    when it occurs exactly once, as a string with no escapes, in a ``{...}`` body without a
+    ``"stream":`` key (streams read ``stream_options``: they are parsed). The SDKs send the model
+    at the top level, so one occurrence is the top-level key; a body with no top-level model at
+    all, which ``parse_body`` refuses, would reach the upstream, which refuses it in turn. Any
+    other shape (spaces after the colon, escapes, several "model" keys) is parsed whole.
+    """
+    if raw[:1] != b"{" or raw.count(_MODEL_KEY) != 1 or _STREAM_KEY in raw:
+        return None
+    start = raw.find(b'"model":"') + 9
+    if start < 9:
+        return None
+    end = raw.find(b'"', start)
+    value = raw[start:end]
+    if not value or b"\\" in value:
+        return None
+    try:
+        return value.decode(), False
+    except UnicodeDecodeError:
+        return None
 
 
 def parse_body(raw: bytes) -> tuple[dict[str, Any], str, bool]:

@@ -11,7 +11,15 @@ import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from .attempts import AllAttemptsFailed, AttemptResult, attempt_plan, first_result, first_send
+from .attempts import (
+    AllAttemptsFailed,
+    AttemptResult,
+    FirstSend,
+    attempt_plan,
+    first_result,
+    first_send,
+    first_target,
+)
 from .context import current_call_context
 from .dialects.wire_usage import usage_of
 from .effects import Send
@@ -19,6 +27,7 @@ from .errors import GatewayRefusal, UnknownModelError
 from .inbound import Inbound
 from .records import CallRecord, PendingReply, RequestParams
 from .relay import StreamRelay
+from .reply_headers import RawHeader, gateway_header_pairs, gateway_headers
 from .translate import (
     passthrough_markers,
     refusal_body,
@@ -33,7 +42,7 @@ if TYPE_CHECKING:
     from .policy.admission import Admission
     from .runtime import Binding, Runtime
 
-__all__ = ["Outcome", "handle_call"]
+__all__ = ["Outcome", "abandon", "finish_whole", "handle_call"]
 
 ERROR_HEADER = "x-llm-gateway-error"
 _NO_PARAMS = RequestParams()
@@ -48,34 +57,55 @@ class Outcome:
     body: bytes = b""
     relay: StreamRelay | None = None
     raise_kind: str | None = None  # "timeout" | "connection": the SDK's APITimeoutError / APIConnectionError
-    native: Any = None  # an upstream response to return as is, with ``headers`` added
+    native: Any = None  # an upstream response to return as is, with ``headers`` and ``native_headers`` added
+    native_headers: list[RawHeader] | tuple[()] = ()  # the gateway's, as httpx stores them
     message: str = ""
 
+    def header_pairs(self) -> list[tuple[str, str]]:
+        """Every header the gateway adds, as text pairs."""
+        return [*self.headers, *((name.decode(), value.decode()) for name, _, value in self.native_headers)]
 
-def handle_call(rt: Runtime, binding: Binding, inbound: Inbound) -> CoreGen[Outcome]:
-    """Run one managed call through every stage."""
-    call = _identify(rt, inbound)
-    if rt.telemetry_on:
-        rt.telemetry.start_call(call)
+
+def finish_whole(rt: Runtime, call: CallRecord, inbound: Inbound, result: AttemptResult) -> Outcome:
+    """Translate and account for a whole reply with no policy stage after it, and hand it back."""
+    body, translated = _account(rt, call, inbound, result)
+    return _reply(rt, call, result, body, translated)
+
+
+def handle_call(
+    rt: Runtime, binding: Binding, inbound: Inbound, started: FirstSend | None = None
+) -> CoreGen[Outcome]:
+    """Run one managed call through every stage (``started``: begun by ``begin``, its first try made)."""
     admission: Admission | None = None
+    if started is not None:
+        call = started.call
+    else:
+        call = _identify(rt, inbound)
+        if rt.telemetry_on:
+            rt.telemetry.start_call(call)
     try:
-        plan = rt.plan(binding, inbound, call)  # route
-        if rt.policy_active:  # the zero-config policy has nothing to check: skip its no-op stages
-            admission = yield from rt.policy.admit(call, inbound, plan)  # limits and budget
-        cached = (yield from rt.policy.cache_lookup(call, inbound)) if rt.policy_caches else None  # cache
-        if cached is not None:
-            return (yield from _serve_cached(rt, call, inbound, admission, cached))
-        deadline = time.monotonic() + rt.config.retry.timeout
-        # attempt: the common call's first request goes out directly; any other case, and any reply
-        # that is not a usable answer, goes through the attempt loop (retries, failover).
-        first = first_send(rt, binding, call, inbound, plan, deadline)
-        result = None
-        if first is not None:
-            try:
-                reply = yield Send(first.upstream, first.request)
-            finally:
-                first.health.in_flight -= 1
-            result = first_result(first, reply)
+        result: AttemptResult | None = None
+        first = started
+        if started is not None:  # its first try was sent and judged already
+            plan, deadline = started.plan, started.deadline
+        else:
+            plan = rt.plan(binding, inbound, call)  # route
+            if rt.policy_active:  # the zero-config policy has nothing to check: skip its no-op stages
+                admission = yield from rt.policy.admit(call, inbound, plan)  # limits and budget
+            cached = (yield from rt.policy.cache_lookup(call, inbound)) if rt.policy_caches else None  # cache
+            if cached is not None:
+                return (yield from _serve_cached(rt, call, inbound, admission, cached))
+            deadline = time.monotonic() + rt.retry_timeout
+            # attempt: the common call's first request goes out directly; any other case, and any reply
+            # that is not a usable answer, goes through the attempt loop (retries, failover).
+            target = first_target(rt, binding, inbound, plan)
+            if target is not None:
+                first = first_send(rt, call, inbound, plan, deadline, target)
+                try:
+                    reply = yield Send(first.upstream, first.request)
+                finally:
+                    first.health.in_flight -= 1
+                result = first_result(first, reply)
         if result is None:
             result = yield from attempt_plan(rt, binding, call, inbound, plan, deadline, first)
     except GatewayRefusal as refusal:
@@ -85,10 +115,8 @@ def handle_call(rt: Runtime, binding: Binding, inbound: Inbound) -> CoreGen[Outc
         yield from rt.policy.release(admission)
         return _failed(rt, call, inbound, failed)
     except Exception as unexpected:  # a bug or an unforeseen input: release, close the span, then surface it
-        call.error_type = type(unexpected).__name__
-        call.error_message = str(unexpected)
         yield from rt.policy.release(admission)
-        rt.end_call(call)
+        abandon(rt, call, unexpected)
         raise
     if result.parser is not None:
         return _stream(rt, call, inbound, result, admission, deadline)  # translate (streams)
@@ -98,6 +126,13 @@ def handle_call(rt: Runtime, binding: Binding, inbound: Inbound) -> CoreGen[Outc
     if rt.policy_caches:
         yield from rt.policy.cache_store(call, inbound, body)
     return _reply(rt, call, result, body, translated)
+
+
+def abandon(rt: Runtime, call: CallRecord, unexpected: BaseException) -> None:
+    """End a call a bug or an unforeseen input cut short, so its span closes; the caller re-raises."""
+    call.error_type = type(unexpected).__name__
+    call.error_message = str(unexpected)
+    rt.end_call(call)
 
 
 def _identify(rt: Runtime, inbound: Inbound) -> CallRecord:
@@ -113,7 +148,9 @@ def _identify(rt: Runtime, inbound: Inbound) -> CallRecord:
         time.perf_counter(),
     )
     call.http_route = context.http_route
-    call.request_body = inbound.body
+    call.request_body = (
+        inbound.parsed if inbound.parsed is not None else inbound.raw_body
+    )  # telemetry decodes
     return call
 
 
@@ -142,8 +179,8 @@ def _reply(rt: Runtime, call: CallRecord, result: AttemptResult, body: bytes, tr
     reply = result.reply
     if reply.native is not None and not translated:
         # Unchanged body: hand the upstream's own response back with the gateway's headers added.
-        return Outcome(reply.status, _reply_headers(rt, call, []), body, native=reply.native)
-    return Outcome(reply.status, _reply_headers(rt, call, reply.header_items()), body)
+        return Outcome(reply.status, body=body, native=reply.native, native_headers=gateway_headers(call))
+    return Outcome(reply.status, gateway_header_pairs(call, reply.header_items()), body)
 
 
 def _stream(
@@ -193,7 +230,7 @@ def _stream(
             operation=inbound.operation,
         ),
     )
-    headers = _reply_headers(rt, call, result.reply.header_items())
+    headers = gateway_header_pairs(call, result.reply.header_items())
     return Outcome(200, headers, relay=relay)
 
 
@@ -219,8 +256,8 @@ def _serve_cached(
     rt.end_call(call)
     if inbound.stream:  # replayed as a stream in the caller's dialect
         body = rt.policy.replay_stream(inbound, cached)
-        return Outcome(200, _reply_headers(rt, call, [("content-type", "text/event-stream")]), body)
-    return Outcome(200, _reply_headers(rt, call, [("content-type", "application/json")]), cached)
+        return Outcome(200, gateway_header_pairs(call, [("content-type", "text/event-stream")]), body)
+    return Outcome(200, gateway_header_pairs(call, [("content-type", "application/json")]), cached)
 
 
 def _refused(rt: Runtime, call: CallRecord, inbound: Inbound, refusal: GatewayRefusal) -> Outcome:
@@ -256,21 +293,6 @@ def _failed(rt: Runtime, call: CallRecord, inbound: Inbound, failed: AllAttempts
         ("x-llm-gateway-attempts", str(len(call.attempts))),
     ]
     return Outcome(reply.status, headers, body)
-
-
-def _reply_headers(rt: Runtime, call: CallRecord, upstream: list[tuple[str, str]]) -> list[tuple[str, str]]:
-    headers = list(upstream)
-    headers.append(("x-llm-gateway-request-id", call.request_id))
-    attempts = call.attempts
-    if attempts:
-        headers.append(("x-llm-gateway-deployment", attempts[-1].deployment))
-        headers.append(("x-llm-gateway-attempts", str(len(attempts))))
-    if call.cost_usd is not None:
-        headers.append(("x-llm-gateway-cost-usd", f"{call.cost_usd:.8f}"))
-    headers.append(("x-llm-gateway-cache", "hit" if call.cache_hit else "miss"))
-    if call.route:
-        headers.append(("x-llm-gateway-route", call.route))
-    return headers
 
 
 def unknown_model(rt: Runtime, model: str) -> UnknownModelError:

@@ -11,7 +11,7 @@ import os
 import random
 import time
 from collections import deque
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from types import ModuleType
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -24,7 +24,7 @@ from .errors import UnknownModelError
 from .policy.admission import Policy
 from .policy.pricing import Price, cost_usd
 from .providers.deployment import Deployment, passthrough_deployment
-from .records import AttemptRecord, CallRecord
+from .records import AttemptRecord, CallRecord, RequestParams
 from .routing.health import DeploymentHealth
 from .routing.plan import Classifier, Plan, PlanGroup, make_plan
 from .routing.strategies import order_deployments
@@ -36,7 +36,7 @@ if TYPE_CHECKING:
     from .policy.pricing import ModelInfo
     from .usage import Usage
 
-__all__ = ["Binding", "Runtime"]
+__all__ = ["Binding", "Runtime", "record_plan"]
 
 
 @dataclass(slots=True)
@@ -48,6 +48,14 @@ class Binding:
     passthrough: Upstream | None
     base_url: str
     strict: bool = False  # the mounted endpoint has no "own upstream": undeclared models are 404
+    # Per model: where the express lane sends a passthrough call (plan, deployment, health, upstream).
+    express: dict[str, tuple[Plan, Deployment, DeploymentHealth, Upstream]] = field(default_factory=dict)
+
+
+def record_plan(call: CallRecord, plan: Plan, model: str) -> None:
+    """Put the routing decision on the call record (route, strategy, reason)."""
+    call.route = plan.route or model
+    call.strategy, call.decision_reason = plan.strategy, plan.reason
 
 
 class Summary(Protocol):
@@ -76,6 +84,11 @@ class Runtime:
         self.policy = policy or Policy()
         self.policy_active = type(self.policy) is not Policy
         self.policy_caches = self.policy.caches()  # else the pipeline skips the cache stages
+        # Nothing to check before a call's first request (no limits, budgets or cache): the common whole
+        # call is begun and completed by plain functions (``pipeline.begin``), with no effect round trip.
+        self.express = not self.policy_active and not self.policy_caches
+        self.retry_timeout = config.retry.timeout
+        self.no_params = RequestParams()  # a record's parameters until telemetry reads them off the body
         self.rng = random.Random(seed)
         self._classifier = classifier
         self.deployments: dict[str, list[Deployment]] = {}
@@ -89,7 +102,7 @@ class Runtime:
         self._prices: dict[str, Price | None] = {}
         self._fixed_plans: dict[str, Plan] = {}
         self.recent: deque[CallRecord] = deque(maxlen=200)
-        self._id_prefix = os.urandom(4).hex()
+        self._id_head = f"gw-{os.urandom(4).hex()}-"  # then a counter: unique per gateway
         self._id_counter = 0
 
     # -- routing -------------------------------------------------------------------------------
@@ -121,9 +134,18 @@ class Runtime:
                 plan = cached[1]  # no fallback chain: the plan never changes, so it is built once
             else:
                 plan = self._passthrough_plan(binding, model, cached)
-        call.route = plan.route or model
-        call.strategy, call.decision_reason = plan.strategy, plan.reason
+        record_plan(call, plan, model)
         return plan
+
+    def ready_plan(self, binding: Binding, model: str) -> Plan | None:
+        """The model's plan when it is the same every call and already built, else None (``plan`` decides)."""
+        plan = self._fixed_plans.get(model)
+        if plan is not None:
+            return plan
+        if binding.strict or binding.passthrough is None or self.config.strict:
+            return None
+        cached = self._passthrough.get((binding.base_url, model))  # only undeclared models are cached here
+        return cached[1] if cached is not None else None
 
     def _passthrough_plan(
         self, binding: Binding, model: str, cached: tuple[Deployment, Plan | None] | None
@@ -235,7 +257,7 @@ class Runtime:
     # -- bookkeeping -----------------------------------------------------------------------------
     def new_request_id(self) -> str:
         self._id_counter += 1
-        return f"gw-{self._id_prefix}-{self._id_counter:x}"
+        return f"{self._id_head}{self._id_counter}"
 
     def new_attempt(
         self, call: CallRecord, deployment: Deployment, fallback_from: str | None

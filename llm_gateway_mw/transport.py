@@ -14,10 +14,10 @@ import weakref
 from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
-from .drivers import run_async, run_sync
+from .drivers import call_async, call_sync, run_async, run_sync
 from .errors import GatewayRefusal
-from .inbound import Inbound, operation_for, parse_body
-from .pipeline import ERROR_HEADER, Outcome, handle_call
+from .inbound import Inbound, operation_for, parse_body, scan_request
+from .pipeline import ERROR_HEADER, Outcome
 from .relay import async_chunks, sync_chunks
 from .translate import refusal_body
 
@@ -31,7 +31,11 @@ __all__ = ["transport_classes"]
 
 
 def _inbound(binding: Binding, request: Any, operation: str, raw: bytes) -> Inbound:
-    body, model, stream = parse_body(raw)
+    scanned = scan_request(raw)  # a passthrough call never needs the body decoded
+    if scanned is None:
+        body, model, stream = parse_body(raw)
+    else:
+        body, (model, stream) = None, scanned
     timeout = request.extensions.get("timeout")
     read = timeout.get("read") if type(timeout) is dict else None  # the SDK's per-request timeout
     # url "": formatting an httpx URL costs ~2 µs and a passthrough never needs it (Inbound.full_url()).
@@ -55,33 +59,17 @@ def _refusal_response(module: ModuleType, binding: Binding, refusal: GatewayRefu
     return module.Response(refusal.status, headers=headers, content=refusal_body(refusal, binding.dialect))
 
 
-_ENCODED_NAMES: dict[str, tuple[bytes, bytes]] = {}
-
-
-def _encoded_name(name: str) -> tuple[bytes, bytes]:
-    """(raw, lowered) bytes of a header name, as httpx keeps them; the gateway's few names are cached."""
-    encoded = _ENCODED_NAMES.get(name)
-    if encoded is None:
-        encoded = (name.encode("latin-1"), name.lower().encode("latin-1"))
-        if len(_ENCODED_NAMES) < 256:
-            _ENCODED_NAMES[name] = encoded
-    return encoded
-
-
 def _response(module: ModuleType, outcome: Outcome) -> Any:
     native = outcome.native
-    if native is not None:
-        raw = getattr(native.headers, "_list", None)
-        if isinstance(raw, list):  # append without re-normalising the whole header list per header
-            names = _ENCODED_NAMES
-            for name, value in outcome.headers:
-                raw_name, lower_name = names.get(name) or _encoded_name(name)
-                raw.append((raw_name, lower_name, value.encode("latin-1")))
-        else:
-            for key, value in outcome.headers:
-                native.headers[key] = value
-        return native
-    return module.Response(outcome.status, headers=outcome.headers, content=outcome.body)
+    if native is None:
+        return module.Response(outcome.status, headers=outcome.headers, content=outcome.body)
+    raw = getattr(native.headers, "_list", None)
+    if isinstance(raw, list) and not outcome.headers:  # stored as httpx keeps them: no re-normalising
+        raw.extend(outcome.native_headers)
+    else:
+        for key, value in outcome.header_pairs():
+            native.headers[key] = value
+    return native
 
 
 def _raise(module: ModuleType, outcome: Outcome, request: Any) -> None:
@@ -150,7 +138,7 @@ def transport_classes(module: ModuleType) -> tuple[type, type]:
                 inbound = _inbound(self.binding, request, operation, request.read())
             except GatewayRefusal as refusal:
                 return _refusal_response(module, self.binding, refusal)
-            outcome = run_sync(handle_call(self.runtime, self.binding, inbound))
+            outcome = call_sync(self.runtime, self.binding, inbound)
             if outcome.raise_kind:
                 _raise(module, outcome, request)
             if outcome.relay is not None:
@@ -188,7 +176,7 @@ def transport_classes(module: ModuleType) -> tuple[type, type]:
                 inbound = _inbound(self.binding, request, operation, await request.aread())
             except GatewayRefusal as refusal:
                 return _refusal_response(module, self.binding, refusal)
-            outcome = await run_async(handle_call(self.runtime, self.binding, inbound))
+            outcome = await call_async(self.runtime, self.binding, inbound)
             if outcome.raise_kind:
                 _raise(module, outcome, request)
             if outcome.relay is not None:

@@ -6,6 +6,13 @@ import os
 from collections.abc import Iterator
 
 import pytest
+from opentelemetry.sdk.metrics import MeterProvider
+from opentelemetry.sdk.metrics.export import InMemoryMetricReader
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+from tests.telemetry.conftest import Otel
 
 pytest_plugins = ["tests.upstreams.fixtures"]
 
@@ -33,6 +40,19 @@ def redis_server() -> Iterator[str]:
             f"no Redis reachable at {url} ({err}); start redis-server or set REDIS_URL to run this test"
         )
     yield url
+
+
+@pytest.fixture
+def otel() -> Iterator[Otel]:
+    """In-memory span and metric providers, and a factory of Telemetry bound to them."""
+    exporter = InMemorySpanExporter()
+    tracer_provider = TracerProvider()
+    tracer_provider.add_span_processor(SimpleSpanProcessor(exporter))
+    reader = InMemoryMetricReader()
+    meter_provider = MeterProvider(metric_readers=[reader])
+    yield Otel(tracer_provider, meter_provider, exporter, reader)
+    tracer_provider.shutdown()
+    meter_provider.shutdown()
 
 
 @pytest.fixture(autouse=True)

@@ -18,10 +18,10 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from ..dialects import Dialect
-from ..drivers import run_async
+from ..drivers import call_async
 from ..errors import ERROR_HEADER, GatewayRefusal
 from ..inbound import Inbound, parse_body
-from ..pipeline import Outcome, handle_call
+from ..pipeline import Outcome
 from ..runtime import Binding
 from ..translate import refusal_body
 from .checks import ClientGone, authenticate, check_fields, check_model, read_body, refusal
@@ -156,7 +156,7 @@ class GatewayEndpoint:
         inbound = self._inbound(session, target, path, raw)
         check_fields(dialect, inbound.operation, inbound.body)
         check_model(self.gateway.config, key, inbound.model)
-        outcome = await run_async(handle_call(self.gateway.runtime, self._bindings[dialect], inbound))
+        outcome = await call_async(self.gateway.runtime, self._bindings[dialect], inbound)
         return await self._respond(send, receive, outcome, dialect)
 
     @staticmethod
@@ -191,7 +191,7 @@ class GatewayEndpoint:
             url=path,
             headers=[(k, v) for k, v in headers.items() if k.startswith(_FORWARD_PREFIXES)],
             raw_body=raw,
-            body=body,
+            parsed=body,
             model=model,
             stream=stream,
             timeout=timeout,
@@ -206,7 +206,7 @@ class GatewayEndpoint:
                 send, status, [("content-type", "application/json"), (ERROR_HEADER, found.code)], body
             )
             return status
-        headers = [(k.lower(), v) for k, v in outcome.headers if k.lower() not in _DROP_REPLY_HEADERS]
+        headers = [(k.lower(), v) for k, v in outcome.header_pairs() if k.lower() not in _DROP_REPLY_HEADERS]
         if outcome.relay is not None:
             headers += [("cache-control", "no-cache"), ("x-accel-buffering", "no")]
             await send_relay(send, receive, outcome.status, _encode(headers), outcome.relay)

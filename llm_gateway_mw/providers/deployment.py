@@ -135,8 +135,10 @@ class Deployment:
             return "the Responses API is OpenAI-only"
         return None
 
-    def build_request(self, inbound: Inbound, body: dict[str, Any], timeout: float | None) -> UpstreamRequest:
-        """Address ``body`` (already in this deployment's dialect) to this deployment."""
+    def build_request(
+        self, inbound: Inbound, body: dict[str, Any] | None, timeout: float | None
+    ) -> UpstreamRequest:
+        """Address ``body`` (in this deployment's dialect; None on a passthrough) to this deployment."""
         if self.passthrough:
             return UpstreamRequest(
                 inbound.method,
@@ -145,9 +147,10 @@ class Deployment:
                 inbound.raw_body,
                 inbound.stream,
                 timeout,
-                json_body=inbound.body,
+                json_body=inbound.parsed,  # None when not decoded: a passthrough never needs it
                 raw=inbound.raw_request,
             )
+        assert body is not None, "a declared deployment's body is translated for it first"
         target = self.target_dialect(inbound.dialect)
         same_dialect = target == inbound.dialect
         headers = _forwarded(inbound.headers, same_dialect, inbound.dialect)

@@ -16,7 +16,7 @@ from typing import Any
 from opentelemetry.context import Context
 from opentelemetry.trace import INVALID_SPAN_CONTEXT, Span, SpanContext
 
-from ..inbound import params_of
+from ..inbound import loads_json, params_of
 from ..records import AttemptRecord, CallRecord, RequestParams
 from . import names as n
 from .attributes import put_present
@@ -116,6 +116,11 @@ def params(call: CallRecord) -> RequestParams:
         return call.params
     handle = call.span
     body = handle.body if isinstance(handle, SpanHandle) else None
+    if isinstance(body, bytes):  # a passthrough body the request path never decoded
+        try:
+            body = loads_json(body)
+        except ValueError:
+            return call.params
     return params_of(body) if isinstance(body, dict) else call.params
 
 

@@ -29,7 +29,7 @@ def inbound(dialect: str = "openai", operation: str = "chat") -> Inbound:
             ("x-llm-gateway-cache", "no-cache"),
         ],
         raw_body=json.dumps(body).encode(),
-        body=body,
+        parsed=body,
         model="m",
         stream=False,
         timeout=None,

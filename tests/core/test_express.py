@@ -1,0 +1,209 @@
+"""The express lane (``express.begin``/``complete``) records exactly what the full pipeline records.
+
+Two gateways with the same configuration serve the same calls from real SDK clients against a
+real HTTP upstream on 127.0.0.1; on one of them the express lane is switched off, so every
+call runs through ``pipeline.handle_call``. Replies, headers, call and attempt records, health,
+the web request's usage tally and the spans must come out the same.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import openai
+import pytest
+
+from llm_gateway_mw import Gateway
+from llm_gateway_mw.context import UsageTally, push_call_context, reset_call_context
+from llm_gateway_mw.records import CallRecord
+from tests.telemetry.conftest import Otel
+from tests.upstreams import behaviours as b
+from tests.upstreams.server import FakeUpstream
+
+MESSAGES = [{"role": "user", "content": "What is 2+2?"}]
+CALL_FIELDS = (
+    "operation",
+    "requested_model",
+    "inbound_dialect",
+    "stream",
+    "route",
+    "strategy",
+    "decision_reason",
+    "cache_hit",
+    "cost_usd",
+    "error_type",
+    "http_route",
+    "request_body",
+    "response_body",
+)
+ATTEMPT_FIELDS = (
+    "number",
+    "deployment",
+    "provider",
+    "provider_kind",
+    "upstream_model",
+    "operation",
+    "server_address",
+    "server_port",
+    "fallback_from",
+    "status",
+    "error_type",
+    "usage",
+    "response_id",
+    "response_model",
+    "finish_reasons",
+)
+
+
+VOLATILE_ATTRIBUTES = ("llm_gateway.request_id", "gen_ai.response.id")
+
+
+def _record(call: CallRecord) -> dict[str, Any]:
+    attempts = [{name: getattr(a, name) for name in ATTEMPT_FIELDS} for a in call.attempts]
+    for attempt in attempts:  # the upstream makes up a fresh id per reply
+        attempt["response_id"] = (attempt["response_id"] or "")[:9]
+    return {**{name: getattr(call, name) for name in CALL_FIELDS}, "attempts": attempts}
+
+
+def _calls(client: Any, is_async: bool) -> list[tuple[str, dict[str, str]]]:
+    """Three chat calls, two embeddings: (reply text, gateway headers without the request id)."""
+
+    async def run_async() -> list[Any]:
+        out = [
+            await client.chat.completions.with_raw_response.create(
+                model="gpt-4o-mini", messages=MESSAGES, temperature=0.5
+            )
+            for _ in range(3)
+        ]
+        for _ in range(2):
+            out.append(
+                await client.embeddings.with_raw_response.create(model="text-embedding-3-small", input="hi")
+            )
+        return out
+
+    if is_async:
+        raws = asyncio.run(run_async())
+    else:
+        raws = [
+            client.chat.completions.with_raw_response.create(
+                model="gpt-4o-mini", messages=MESSAGES, temperature=0.5
+            )
+            for _ in range(3)
+        ]
+        raws += [
+            client.embeddings.with_raw_response.create(model="text-embedding-3-small", input="hi")
+            for _ in range(2)
+        ]
+    results = []
+    for raw in raws:
+        headers = {k: v for k, v in raw.headers.items() if k.startswith("x-llm-gateway-")}
+        assert headers.pop("x-llm-gateway-request-id").startswith("gw-")
+        parsed = raw.parse()
+        text = parsed.choices[0].message.content if hasattr(parsed, "choices") else str(len(parsed.data))
+        results.append((text, headers))
+    return results
+
+
+def _serve(upstream: FakeUpstream, *, express: bool, is_async: bool, otel: Otel | None) -> dict[str, Any]:
+    options: dict[str, Any] = {}
+    if otel is not None:
+        options = {"tracer_provider": otel.tracer_provider, "meter_provider": otel.meter_provider}
+    gateway = Gateway({"telemetry": {"enabled": otel is not None}}, **options)
+    gateway.runtime.express = express
+    sdk = openai.AsyncOpenAI if is_async else openai.OpenAI
+    client = gateway.wrap(sdk(api_key="test-key", base_url=upstream.openai_base_url))
+    tally = UsageTally()
+    token = push_call_context(user="u1", tenant="t1", tally=tally, http_route="/ask")
+    try:
+        replies = _calls(client, is_async)
+    finally:
+        reset_call_context(token)
+    runtime = gateway.runtime
+    binding = client._client._transport.binding
+    health = {
+        name: (h.successes, h.failures, h.in_flight, h.latency is not None)
+        for name, h in runtime._health.items()
+    }
+    spans: list[tuple[str, dict[str, Any]]] = []
+    if otel is not None:
+        assert gateway.flush_telemetry()
+        for span in otel.spans_exporter.get_finished_spans():
+            attributes = {k: v for k, v in (span.attributes or {}).items() if k not in VOLATILE_ATTRIBUTES}
+            spans.append((span.name, attributes))
+        otel.spans_exporter.clear()
+    return {
+        "replies": replies,
+        "records": [_record(call) for call in runtime.recent],
+        "health": health,
+        "tally": (tally.calls, tally.input_tokens, tally.output_tokens, round(tally.cost_usd, 12)),
+        "spans": sorted(spans, key=repr),
+        "express_models": sorted(binding.express),
+    }
+
+
+@pytest.mark.parametrize("is_async", [False, True], ids=["sync", "async"])
+@pytest.mark.parametrize("telemetry", [False, True], ids=["telemetry-off", "telemetry-on"])
+def test_the_express_lane_records_what_the_pipeline_records(
+    upstream: FakeUpstream, otel: Otel, is_async: bool, telemetry: bool
+) -> None:
+    express = _serve(upstream, express=True, is_async=is_async, otel=otel if telemetry else None)
+    full = _serve(upstream, express=False, is_async=is_async, otel=otel if telemetry else None)
+    # The first call of each model builds its plan in the pipeline; the later ones take the lane.
+    assert express.pop("express_models") == ["gpt-4o-mini", "text-embedding-3-small"]
+    assert full.pop("express_models") == []
+    assert express == full
+    assert express["replies"][0][0] == "Hello from upstream"
+    assert express["replies"][1][1]["x-llm-gateway-attempts"] == "1"
+    assert float(express["replies"][1][1]["x-llm-gateway-cost-usd"]) > 0
+    assert express["tally"][0] == 5 and express["tally"][3] > 0
+    if telemetry:
+        assert len(express["spans"]) >= 10  # a gateway span and an attempt span per call
+        # Sampling parameters come off the undecoded passthrough body, on the telemetry worker.
+        temperatures = [a.get("gen_ai.request.temperature") for _, a in express["spans"]]
+        assert temperatures.count(0.5) >= 3
+
+
+@pytest.mark.parametrize("is_async", [False, True], ids=["sync", "async"])
+def test_an_express_first_try_that_fails_goes_on_in_the_attempt_loop(
+    upstream: FakeUpstream, is_async: bool
+) -> None:
+    gateway = Gateway({"retry": {"attempts": 2, "backoff_initial": 0.001, "backoff_max": 0.001}})
+    sdk = openai.AsyncOpenAI if is_async else openai.OpenAI
+    first = _calls(gateway.wrap(sdk(api_key="test-key", base_url=upstream.openai_base_url)), is_async)
+    upstream.enqueue(b.server_error(500))
+    client = gateway.wrap(sdk(api_key="test-key", base_url=upstream.openai_base_url))
+    again = _calls(client, is_async)  # the models' plans are built: every call takes the express lane
+    assert sorted(client._client._transport.binding.express) == ["gpt-4o-mini", "text-embedding-3-small"]
+    assert [text for text, _ in again] == [text for text, _ in first]
+    assert again[0][1]["x-llm-gateway-attempts"] == "2"  # the 500, then the retry
+    assert [h["x-llm-gateway-attempts"] for _, h in again[1:]] == ["1", "1", "1", "1"]
+    retried = list(gateway.runtime.recent)[5]
+    assert [a.status for a in retried.attempts] == [500, 200]
+    assert all(h.in_flight == 0 for h in gateway.runtime._health.values())
+
+
+def _circuit_story(upstream: FakeUpstream, *, express: bool) -> list[str]:
+    """A success, a 500 that opens the circuit, then two calls: the loop waits out the cooldown, probes."""
+    gateway = Gateway({"retry": {"attempts": 1}, "circuit_breaker": {"failures": 1, "cooldown": 0.2}})
+    gateway.runtime.express = express
+    client = gateway.wrap(openai.OpenAI(api_key="test-key", base_url=upstream.openai_base_url))
+    seen = []
+    for behaviour in (None, b.server_error(500), None, None):
+        if behaviour is not None:
+            upstream.enqueue(behaviour)
+        try:
+            raw = client.chat.completions.with_raw_response.create(model="gpt-4o-mini", messages=MESSAGES)
+            seen.append(f"{raw.status_code} attempts={raw.headers['x-llm-gateway-attempts']}")
+        except openai.APIStatusError as error:
+            seen.append(f"{error.status_code} {error.response.headers.get('x-llm-gateway-error')}")
+    [health] = gateway.runtime._health.values()
+    seen.append(f"successes={health.successes} failures={health.failures} in_flight={health.in_flight}")
+    return seen
+
+
+def test_an_open_circuit_is_decided_as_the_attempt_loop_decides(upstream_factory: Any) -> None:
+    with_lane = _circuit_story(upstream_factory(), express=True)
+    without = _circuit_story(upstream_factory(), express=False)
+    assert with_lane == without
+    assert with_lane[1].startswith("500")
