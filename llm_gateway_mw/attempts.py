@@ -10,15 +10,12 @@ import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from .dialects.errors import error_message_from_body
-from .dialects.sse import SSEEvent, SSEParser
-from .dialects.wire_usage import UNREADABLE, tail_usage
-from .effects import CloseStream, Failure, ReadChunk, Send, Sleep, Upstream, UpstreamReply, UpstreamRequest
+from .effects import Send, Sleep, Upstream, UpstreamReply, UpstreamRequest
 from .errors import GatewayRefusal, NoHealthyDeployment
-from .inbound import loads_json
 from .records import AttemptRecord, CallRecord
 from .routing.retry import backoff_delay, judge, server_wait_hint
 from .translate import request_for
+from .verdicts import AttemptResult, judge_reply, open_stream
 
 if TYPE_CHECKING:
     from .dialects import Dialect
@@ -28,10 +25,8 @@ if TYPE_CHECKING:
     from .routing.health import DeploymentHealth
     from .routing.plan import Plan
     from .runtime import Binding, Runtime
-    from .usage import Usage
 
 __all__ = [
-    "AttemptResult",
     "FirstSend",
     "FirstTarget",
     "attempt_plan",
@@ -46,19 +41,6 @@ _CONTEXT_ERRORS = (
     "maximum context length",
     "context window",
 )
-
-
-@dataclass(slots=True)
-class AttemptResult:
-    """The committed attempt: a full reply, or an open stream with its first events already read."""
-
-    deployment: Deployment
-    attempt: AttemptRecord
-    reply: UpstreamReply
-    parsed: dict[str, Any] | None = None
-    parser: SSEParser | None = None
-    first_events: list[SSEEvent] | None = None
-    usage: Usage | None = None  # read from the body's tail when ``parsed`` was skipped
 
 
 class AllAttemptsFailed(Exception):
@@ -139,7 +121,7 @@ def first_result(first: FirstSend, reply: UpstreamReply) -> AttemptResult | None
 
     The reply and its verdict stay on ``first``: the attempt loop takes them as its first try.
     """
-    verdict = _judge_reply(first.deployment, first.attempt, reply, False, first.unchanged)
+    verdict = judge_reply(first.deployment, first.attempt, reply, False, first.unchanged)
     first.reply, first.verdict = reply, verdict
     return verdict if type(verdict) is AttemptResult else None
 
@@ -319,9 +301,9 @@ def _try_deployment(
             health.in_flight += 1
             try:
                 reply = yield Send(rt.upstream_for(deployment, binding), request)
-                result = _judge_reply(deployment, attempt, reply, inbound.stream, unchanged)
+                result = judge_reply(deployment, attempt, reply, inbound.stream, unchanged)
                 if result is None:  # a 2xx stream: committed once its first event has arrived
-                    result = yield from _open_stream(deployment, attempt, reply)
+                    result = yield from open_stream(deployment, attempt, reply)
             finally:
                 health.in_flight -= 1
         if isinstance(result, AttemptResult):
@@ -350,64 +332,3 @@ def _try_deployment(
             return reply, why, verdict.fail_over, False  # the upstream asks for longer than we wait: move on
         yield Sleep(delay)
     return reply, why, True, False
-
-
-def _judge_reply(
-    deployment: Deployment,
-    attempt: AttemptRecord,
-    reply: UpstreamReply,
-    stream: bool,
-    unchanged: Dialect | None = None,
-) -> AttemptResult | tuple[str, int, str | None] | None:
-    """Judge one reply: a usable answer, (why, status, failure kind), or None for a 2xx stream to open.
-
-    ``unchanged``: the reply's dialect when it goes back to the caller as it is; then only its
-    usage is decoded (``tail_usage``), unless the body's shape calls for the full parse.
-    A plain function, not a generator: a whole reply needs no I/O to judge.
-    """
-    if reply.failure is not None:
-        return f"{reply.failure.kind} error: {reply.failure.detail}", reply.status, reply.failure.kind
-    if reply.status >= 400:
-        return f"HTTP {reply.status}: {error_message_from_body(reply.body)}", reply.status, None
-    if stream and reply.stream is not None:
-        return None
-    if unchanged is not None:
-        usage = tail_usage(reply.body, unchanged)
-        if usage is not UNREADABLE:
-            return AttemptResult(deployment, attempt, reply, usage=usage)
-    try:
-        parsed = loads_json(reply.body)
-    except ValueError:
-        return "the upstream answered 200 with a body that is not JSON", 502, None
-    if not isinstance(parsed, dict):
-        return "the upstream answered 200 with a JSON body that is not an object", 502, None
-    return AttemptResult(deployment, attempt, reply, parsed=parsed)
-
-
-def _open_stream(
-    deployment: Deployment, attempt: AttemptRecord, reply: UpstreamReply
-) -> CoreGen[AttemptResult | tuple[str, int, str | None]]:
-    """Read a 2xx stream up to its first whole event: the result, or (why, status, failure kind)."""
-    assert reply.stream is not None
-    parser = SSEParser()
-    events: list[SSEEvent] = []
-    while not events:
-        chunk = yield ReadChunk(reply.stream)
-        if isinstance(chunk, Failure):
-            yield CloseStream(reply.stream)
-            return f"the stream failed before its first event ({chunk.detail})", 0, "connection"
-        if not chunk:
-            events = parser.flush()
-            if not events:
-                yield CloseStream(reply.stream)
-                return "the upstream closed the stream before its first event", 0, "connection"
-            break
-        events = parser.feed(chunk)
-    attempt.first_chunk_at = time.perf_counter()
-    first = events[0]
-    if first.event == "error" or first.data.startswith('{"error"'):
-        yield CloseStream(reply.stream)
-        message = error_message_from_body(first.data.encode())
-        status = 529 if "overloaded" in first.data else 500
-        return f"the stream opened with an error event: {message}", status, None
-    return AttemptResult(deployment, attempt, reply, parser=parser, first_events=events)

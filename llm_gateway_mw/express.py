@@ -18,9 +18,9 @@ from typing import TYPE_CHECKING
 from .attempts import FirstSend, first_result, first_target
 from .context import current_call_context
 from .dialects.wire_usage import UNREADABLE, tail_usage
-from .pipeline import Outcome, abandon, finish_whole
+from .pipeline import Outcome, abandon, finish_whole, identify
 from .policy.pricing import cost_usd
-from .records import CallRecord, PendingReply
+from .records import PendingReply
 from .reply_headers import gateway_headers
 
 if TYPE_CHECKING:
@@ -53,20 +53,7 @@ def begin(rt: Runtime, binding: Binding, inbound: Inbound) -> FirstSend | None:
         deployment, health, upstream, body = target
         if deployment.passthrough and len(binding.express) < 1000:
             binding.express[model] = (plan, deployment, health, upstream)
-    context = current_call_context()
-    now = time.perf_counter()
-    call = CallRecord(
-        context.request_id or rt.new_request_id(),
-        "embeddings" if inbound.operation == "embeddings" else "chat",  # GenAI operation names
-        model,
-        inbound.dialect,
-        False,
-        rt.no_params,  # sampling parameters are parsed by telemetry on its worker, from the request body
-        context.caller,
-        now,
-    )
-    call.http_route = context.http_route
-    call.request_body = inbound.parsed if inbound.parsed is not None else inbound.raw_body
+    call = identify(rt, inbound)
     call.route = plan.route or model
     call.strategy, call.decision_reason = plan.strategy, plan.reason
     telemetry = rt.telemetry if rt.telemetry_on else None

@@ -13,7 +13,6 @@ from typing import TYPE_CHECKING, Any
 
 from .attempts import (
     AllAttemptsFailed,
-    AttemptResult,
     FirstSend,
     attempt_plan,
     first_result,
@@ -36,13 +35,14 @@ from .translate import (
     translate_error,
     translate_reply,
 )
+from .verdicts import AttemptResult
 
 if TYPE_CHECKING:
     from .drivers import CoreGen
     from .policy.admission import Admission
     from .runtime import Binding, Runtime
 
-__all__ = ["Outcome", "abandon", "finish_whole", "handle_call"]
+__all__ = ["Outcome", "abandon", "finish_whole", "handle_call", "identify"]
 
 ERROR_HEADER = "x-llm-gateway-error"
 _NO_PARAMS = RequestParams()
@@ -80,7 +80,7 @@ def handle_call(
     if started is not None:
         call = started.call
     else:
-        call = _identify(rt, inbound)
+        call = identify(rt, inbound)
         if rt.telemetry_on:
             rt.telemetry.start_call(call)
     try:
@@ -135,7 +135,8 @@ def abandon(rt: Runtime, call: CallRecord, unexpected: BaseException) -> None:
     rt.end_call(call)
 
 
-def _identify(rt: Runtime, inbound: Inbound) -> CallRecord:
+def identify(rt: Runtime, inbound: Inbound) -> CallRecord:
+    """The call's record: who is calling (the call context), what they asked for, and when."""
     context = current_call_context()
     call = CallRecord(
         context.request_id or rt.new_request_id(),
@@ -148,9 +149,8 @@ def _identify(rt: Runtime, inbound: Inbound) -> CallRecord:
         time.perf_counter(),
     )
     call.http_route = context.http_route
-    call.request_body = (
-        inbound.parsed if inbound.parsed is not None else inbound.raw_body
-    )  # telemetry decodes
+    # The body as read so far: telemetry decodes raw bytes on its worker.
+    call.request_body = inbound.parsed if inbound.parsed is not None else inbound.raw_body
     return call
 
 

@@ -24,7 +24,7 @@ from .errors import UnknownModelError
 from .policy.admission import Policy
 from .policy.pricing import Price, cost_usd
 from .providers.deployment import Deployment, passthrough_deployment
-from .records import AttemptRecord, CallRecord, RequestParams
+from .records import AttemptRecord, CallRecord
 from .routing.health import DeploymentHealth
 from .routing.plan import Classifier, Plan, PlanGroup, make_plan
 from .routing.strategies import order_deployments
@@ -88,7 +88,6 @@ class Runtime:
         # call is begun and completed by plain functions (``pipeline.begin``), with no effect round trip.
         self.express = not self.policy_active and not self.policy_caches
         self.retry_timeout = config.retry.timeout
-        self.no_params = RequestParams()  # a record's parameters until telemetry reads them off the body
         self.rng = random.Random(seed)
         self._classifier = classifier
         self.deployments: dict[str, list[Deployment]] = {}
