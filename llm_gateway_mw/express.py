@@ -2,12 +2,13 @@
 
 With no limits, budget or cache configured, the common call (not streamed, a model whose plan
 is the same every call, a closed circuit) needs no stage but routing, one request and its
-accounting. ``begin`` and ``complete`` do exactly what ``pipeline.handle_call`` does for such a
-call, in two flat functions: between two SDK calls the gateway's code and data are cold,
-so each extra function or object a call touches costs far more than it does in a loop
-(benchmarks/README.md, "Fifth round"). Anything else, and any reply that is not a usable
-answer, goes on in ``handle_call``, which takes the record and the first try as they are.
-A test runs the same calls down both roads and compares records, headers and health.
+accounting. ``begin`` and ``complete`` do what ``pipeline.handle_call`` does for such a call,
+with the same bookkeeping functions (``identify``, ``first_send``, ``Runtime.succeed_attempt``,
+``Runtime.end_call``) but none of its generator, effect round trip or reply objects: between two
+SDK calls the gateway's code and data are cold, so each extra layer a call touches costs far
+more than it does in a loop (benchmarks/README.md, "Fifth round"). Anything else, and any reply
+that is not a usable answer, goes on in ``handle_call``, which takes the record and the first
+try as they are. A test runs the same calls down both roads and compares records, headers and health.
 """
 
 from __future__ import annotations
@@ -15,13 +16,12 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING
 
-from .attempts import FirstSend, first_result, first_target
-from .context import current_call_context
+from .attempts import FirstSend, first_result, first_send, first_target
 from .dialects.wire_usage import UNREADABLE, tail_usage
 from .pipeline import Outcome, abandon, finish_whole, identify
-from .policy.pricing import cost_usd
 from .records import PendingReply
 from .reply_headers import gateway_headers
+from .runtime import record_plan
 
 if TYPE_CHECKING:
     from .effects import UpstreamReply
@@ -54,21 +54,12 @@ def begin(rt: Runtime, binding: Binding, inbound: Inbound) -> FirstSend | None:
         if deployment.passthrough and len(binding.express) < 1000:
             binding.express[model] = (plan, deployment, health, upstream)
     call = identify(rt, inbound)
-    call.route = plan.route or model
-    call.strategy, call.decision_reason = plan.strategy, plan.reason
-    telemetry = rt.telemetry if rt.telemetry_on else None
-    if telemetry is not None:
-        telemetry.start_call(call)
-    deadline = time.monotonic() + rt.retry_timeout
-    timeout = rt.retry_timeout if inbound.timeout is None else min(inbound.timeout, rt.retry_timeout)
-    request = deployment.build_request(inbound, body, timeout)
-    attempt = rt.new_attempt(call, deployment, plan.groups[0].fallback_from)  # and its span, if traced
-    if telemetry is not None and rt.propagate_traceparent:
-        rt.inject_traceparent(attempt, request)
-    health.in_flight += 1  # the driver takes it off when the send returns
-    dialect = inbound.dialect
-    unchanged = dialect if (deployment.dialect or dialect) == dialect else None
-    return FirstSend(call, plan, deadline, deployment, health, attempt, request, upstream, unchanged)
+    record_plan(call, plan, model)
+    if rt.telemetry_on:
+        rt.telemetry.start_call(call)
+    return first_send(
+        rt, call, inbound, plan, time.monotonic() + rt.retry_timeout, (deployment, health, upstream, body)
+    )
 
 
 def complete(rt: Runtime, inbound: Inbound, first: FirstSend, reply: UpstreamReply) -> Outcome | None:
@@ -90,29 +81,11 @@ def complete(rt: Runtime, inbound: Inbound, first: FirstSend, reply: UpstreamRep
         assert dialect is not None
         attempt, body = first.attempt, reply.body
         first.reply = reply
-        ended = time.perf_counter()
-        # What ``Runtime.succeed_attempt`` records, inline.
-        attempt.ended, attempt.status, attempt.usage = ended, 200, usage
+        attempt.usage = usage
         attempt.pending = PendingReply(body, dialect)  # id, model, finish reasons: read when asked
-        first.health.record_success(ended - attempt.started)
-        if usage is not None:
-            price = rt.price(first.deployment)
-            if price is not None:
-                call.cost_usd = cost_usd(usage, price)
-        telemetry = rt.telemetry if rt.telemetry_on else None
-        if telemetry is not None:
-            telemetry.end_attempt(call, attempt)
-        # What ``Runtime.end_call`` records, inline.
-        call.ended = ended
-        tally = current_call_context().tally  # the web request's usage, when a middleware counts it
-        if tally is not None:
-            tally.add(call)
-        if telemetry is not None:
-            call.response_body = body
-            telemetry.end_call(call)
-            call.response_body = None
-        call.request_body = None  # content never outlives the call (status page, memory)
-        rt.recent.append(call)
+        rt.succeed_attempt(call, attempt, first.deployment, None)
+        call.response_body = body  # for telemetry; end_call drops it
+        rt.end_call(call)
         return Outcome(reply.status, body=body, native=reply.native, native_headers=gateway_headers(call))
     except Exception as unexpected:
         abandon(rt, call, unexpected)

@@ -26,7 +26,7 @@ from .errors import GatewayRefusal, UnknownModelError
 from .inbound import Inbound
 from .records import CallRecord, PendingReply, RequestParams
 from .relay import StreamRelay
-from .reply_headers import RawHeader, gateway_header_pairs, gateway_headers
+from .reply_headers import RawHeader, as_text, gateway_header_pairs, gateway_headers
 from .translate import (
     passthrough_markers,
     refusal_body,
@@ -63,7 +63,7 @@ class Outcome:
 
     def header_pairs(self) -> list[tuple[str, str]]:
         """Every header the gateway adds, as text pairs."""
-        return [*self.headers, *((name.decode(), value.decode()) for name, _, value in self.native_headers)]
+        return as_text(self.headers, self.native_headers)
 
 
 def finish_whole(rt: Runtime, call: CallRecord, inbound: Inbound, result: AttemptResult) -> Outcome:

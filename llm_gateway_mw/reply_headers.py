@@ -11,9 +11,11 @@ from typing import TYPE_CHECKING
 from urllib.parse import quote
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from .records import CallRecord
 
-__all__ = ["RawHeader", "gateway_header_pairs", "gateway_headers", "header_text"]
+__all__ = ["RawHeader", "as_text", "gateway_header_pairs", "gateway_headers", "header_text"]
 
 RawHeader = tuple[bytes, bytes, bytes]  # (name, lowered name, value), as httpx stores a header
 
@@ -64,6 +66,11 @@ def gateway_headers(call: CallRecord) -> list[RawHeader]:
     return headers
 
 
+def as_text(headers: list[tuple[str, str]], raw: Sequence[RawHeader]) -> list[tuple[str, str]]:
+    """``headers``, then ``raw`` decoded, as text pairs."""
+    return [*headers, *((name.decode(), value.decode()) for name, _, value in raw)]
+
+
 def gateway_header_pairs(call: CallRecord, upstream: list[tuple[str, str]]) -> list[tuple[str, str]]:
     """``upstream``'s headers, then the gateway's, as text pairs (for a reply the gateway builds)."""
-    return [*upstream, *((name.decode(), value.decode()) for name, _, value in gateway_headers(call))]
+    return as_text(upstream, gateway_headers(call))
