@@ -30,6 +30,7 @@ __all__ = [
     "FirstSend",
     "FirstTarget",
     "attempt_plan",
+    "attempt_timeout",
     "first_result",
     "first_send",
     "first_target",
@@ -157,13 +158,17 @@ def _start_attempt(
     fallback_from: str | None,
 ) -> tuple[UpstreamRequest, AttemptRecord]:
     """One attempt's request, bounded by the call's deadline, and its record (and trace context)."""
-    remaining = max(deadline - time.monotonic(), 0.001)  # a deadline just passed still times out cleanly
-    timeout = remaining if inbound.timeout is None else min(inbound.timeout, remaining)
-    request = deployment.build_request(inbound, body, timeout)
+    request = deployment.build_request(inbound, body, attempt_timeout(deadline, inbound.timeout))
     attempt = rt.new_attempt(call, deployment, fallback_from)
     if rt.propagate_traceparent:
-        rt.inject_traceparent(attempt, request)
+        rt.inject_traceparent(attempt, request.headers)
     return request, attempt
+
+
+def attempt_timeout(deadline: float, requested: float | None) -> float:
+    """An attempt's timeout: the caller's own (``requested``), cut to what is left before ``deadline``."""
+    remaining = max(deadline - time.monotonic(), 0.001)  # a deadline just passed still times out cleanly
+    return remaining if requested is None else min(requested, remaining)
 
 
 def attempt_plan(

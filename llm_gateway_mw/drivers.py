@@ -15,15 +15,26 @@ from collections.abc import Generator
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from .effects import CloseStream, Failure, ReadChunk, Send, Sleep, StoreCall
-from .express import begin, complete
-from .pipeline import abandon, handle_call
+from .express import begin, complete, resume
+from .pipeline import Outcome, abandon, handle_call
 
 if TYPE_CHECKING:
+    from .effects import UpstreamReply
+    from .express import Lane
     from .inbound import Inbound
-    from .pipeline import Outcome
     from .runtime import Binding, Runtime
 
-__all__ = ["CoreGen", "call_async", "call_sync", "run_async", "run_sync"]
+__all__ = [
+    "CoreGen",
+    "call_async",
+    "call_sync",
+    "resume_async",
+    "resume_sync",
+    "run_async",
+    "run_sync",
+    "send_lane_async",
+    "send_lane_sync",
+]
 
 T = TypeVar("T")
 CoreGen = Generator[Any, Any, T]
@@ -141,3 +152,43 @@ async def call_async(rt: Runtime, binding: Binding, inbound: Inbound) -> Outcome
         if outcome is not None:
             return outcome
     return await run_async(handle_call(rt, binding, inbound, first))
+
+
+def send_lane_sync(rt: Runtime, lane: Lane, request: Any) -> UpstreamReply:
+    """Send an express-lane call's request (the SDK's own) with blocking I/O."""
+    try:
+        return lane.upstream.exchange_sync(request)
+    except BaseException as unexpected:  # failures come back as values: a bug, or an interrupt
+        abandon(rt, lane.call, unexpected)
+        raise
+    finally:
+        lane.health.in_flight -= 1
+
+
+async def send_lane_async(rt: Runtime, lane: Lane, request: Any) -> UpstreamReply:
+    """Send an express-lane call's request on the running event loop."""
+    try:
+        return await lane.upstream.exchange_async(request)
+    except BaseException as unexpected:  # a bug, or the task cancelled: the call ends either way
+        abandon(rt, lane.call, unexpected)
+        raise
+    finally:
+        lane.health.in_flight -= 1
+
+
+def resume_sync(rt: Runtime, binding: Binding, inbound: Inbound, lane: Lane, reply: UpstreamReply) -> Outcome:
+    """Go on with an express-lane call whose reply was not a plain answer, with blocking I/O."""
+    started = resume(rt, inbound, lane, reply)
+    if isinstance(started, Outcome):
+        return started
+    return run_sync(handle_call(rt, binding, inbound, started))
+
+
+async def resume_async(
+    rt: Runtime, binding: Binding, inbound: Inbound, lane: Lane, reply: UpstreamReply
+) -> Outcome:
+    """Go on with an express-lane call whose reply was not a plain answer, on the running event loop."""
+    started = resume(rt, inbound, lane, reply)
+    if isinstance(started, Outcome):
+        return started
+    return await run_async(handle_call(rt, binding, inbound, started))

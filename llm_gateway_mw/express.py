@@ -2,33 +2,138 @@
 
 With no limits, budget or cache configured, the common call (not streamed, a model whose plan
 is the same every call, a closed circuit) needs no stage but routing, one request and its
-accounting. ``begin`` and ``complete`` do what ``pipeline.handle_call`` does for such a call,
-with the same bookkeeping functions (``identify``, ``first_send``, ``Runtime.succeed_attempt``,
-``Runtime.end_call``) but none of its generator, effect round trip or reply objects: between two
-SDK calls the gateway's code and data are cold, so each extra layer a call touches costs far
-more than it does in a loop (benchmarks/README.md, "Fifth round"). Anything else, and any reply
-that is not a usable answer, goes on in ``handle_call``, which takes the record and the first
-try as they are. A test runs the same calls down both roads and compares records, headers and health.
+accounting. Between two SDK calls the gateway's code and data are cold, so each extra layer a
+call touches costs far more than it does in a loop (benchmarks/README.md, "Fifth round"); the
+lane touches as few as it can, with the pipeline's own bookkeeping (``new_call``,
+``Runtime.new_attempt``, ``Runtime.succeed_attempt``, ``Runtime.end_call``):
+
+* ``enter`` / ``finish``: a passthrough model seen before, straight off the SDK's own request:
+  no ``Inbound``, no request object of the gateway's, the upstream's own response handed back.
+* ``begin`` / ``complete``: any other fixed plan, from an ``Inbound``; remembers passthrough
+  models for ``enter``.
+
+Anything else, and any reply that is not a usable answer, goes on in ``handle_call``, which
+takes the record and the first try as they are (``resume``). A test runs the same calls down
+every road and compares replies, records, headers, health and spans.
 """
 
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
-from .attempts import FirstSend, first_result, first_send, first_target
+from .attempts import FirstSend, FirstTarget, first_result, first_send, first_target
 from .dialects.wire_usage import UNREADABLE, tail_usage
-from .pipeline import Outcome, abandon, finish_whole, identify
+from .effects import UpstreamRequest
+from .inbound import scan_request, sdk_timeout
+from .pipeline import Outcome, abandon, finish_whole, identify, new_call
 from .records import PendingReply
-from .reply_headers import gateway_headers
+from .reply_headers import add_headers, gateway_headers
 from .runtime import record_plan
 
 if TYPE_CHECKING:
+    from .dialects import Dialect
     from .effects import UpstreamReply
     from .inbound import Inbound
+    from .providers.deployment import Deployment
+    from .records import AttemptRecord, CallRecord
+    from .routing.health import DeploymentHealth
+    from .routing.plan import Plan
     from .runtime import Binding, Runtime
+    from .upstream.http import HttpUpstream
 
-__all__ = ["begin", "complete"]
+__all__ = ["Lane", "begin", "complete", "enter", "finish", "resume"]
+
+
+@dataclass(slots=True)
+class Lane:
+    """A passthrough call ``enter`` began: its records, where it went, and the bound of its one send."""
+
+    call: CallRecord
+    attempt: AttemptRecord
+    plan: Plan
+    deadline: float
+    timeout: float
+    deployment: Deployment
+    health: DeploymentHealth
+    upstream: HttpUpstream
+    dialect: Dialect
+
+
+def enter(rt: Runtime, binding: Binding, operation: str, request: Any, raw: bytes) -> Lane | None:
+    """Begin the SDK's ``request`` (body ``raw``) as a passthrough call; None: the usual way serves it.
+
+    The request goes upstream as it is, its timeout cut to the call's deadline; the sender takes
+    ``in_flight`` off again, then hands the reply to ``finish``.
+    """
+    if not rt.express:
+        return None
+    scanned = scan_request(raw)  # None for streams and anything it cannot read plainly
+    known = binding.express.get(scanned[0]) if scanned is not None else None
+    if known is None:  # not a passthrough model ``begin`` has seen
+        return None
+    plan, deployment, health, upstream = known
+    if health.opened_at is not None:  # circuit not closed: the attempt loop decides
+        return None
+    model = scanned[0]  # type: ignore[index]
+    call = new_call(rt, operation, model, binding.dialect, False, raw)  # telemetry decodes raw on its worker
+    record_plan(call, plan, model)
+    if rt.telemetry_on:
+        rt.telemetry.start_call(call)
+    limit = rt.retry_timeout  # the whole of it is left for the first attempt
+    attempt = rt.new_attempt(call, deployment, plan.groups[0].fallback_from)
+    if rt.propagate_traceparent:
+        rt.inject_traceparent(attempt, request.headers)
+    health.in_flight += 1
+    requested = sdk_timeout(request)
+    timeout = limit if requested is None or requested > limit else requested
+    request.extensions["timeout"] = {"connect": timeout, "read": timeout, "write": timeout, "pool": timeout}
+    return Lane(
+        call, attempt, plan, time.monotonic() + limit, timeout, deployment, health, upstream, binding.dialect
+    )
+
+
+def finish(rt: Runtime, lane: Lane, reply: UpstreamReply) -> Any:
+    """The upstream's own response, the gateway's headers added, when the reply is a usable answer.
+
+    None: ``resume`` hands the call to the pipeline (an error to retry or fail over, a body to
+    parse whole).
+    """
+    call = lane.call
+    try:
+        if not _accept(rt, call, lane.attempt, lane.deployment, reply, lane.dialect):
+            return None
+        response = reply.native
+        add_headers(response.headers, gateway_headers(call))
+        return response
+    except Exception as unexpected:
+        abandon(rt, call, unexpected)
+        raise
+
+
+def resume(rt: Runtime, inbound: Inbound, lane: Lane, reply: UpstreamReply) -> Outcome | FirstSend:
+    """The lane's call, handed on: its outcome if the reply is usable after all, else its first try."""
+    request = UpstreamRequest(
+        inbound.method, "", inbound.headers, inbound.raw_body, False, lane.timeout, raw=inbound.raw_request
+    )
+    first = FirstSend(
+        lane.call,
+        lane.plan,
+        lane.deadline,
+        lane.deployment,
+        lane.health,
+        lane.attempt,
+        request,
+        lane.upstream,
+        lane.dialect,
+    )
+    try:
+        result = first_result(first, reply)
+        return first if result is None else finish_whole(rt, lane.call, inbound, result)
+    except Exception as unexpected:
+        abandon(rt, lane.call, unexpected)
+        raise
 
 
 def begin(rt: Runtime, binding: Binding, inbound: Inbound) -> FirstSend | None:
@@ -41,25 +146,25 @@ def begin(rt: Runtime, binding: Binding, inbound: Inbound) -> FirstSend | None:
         plan, deployment, health, upstream = known
         if health.opened_at is not None:  # circuit not closed: the attempt loop decides
             return None
-        body = inbound.parsed
+        target: FirstTarget = (deployment, health, upstream, inbound.parsed)
     else:
         ready = rt.ready_plan(binding, model)
         if ready is None:
             return None
         plan = ready
-        target = first_target(rt, binding, inbound, plan)
-        if target is None:
+        found = first_target(rt, binding, inbound, plan)
+        if found is None:
             return None
-        deployment, health, upstream, body = target
-        if deployment.passthrough and len(binding.express) < 1000:
-            binding.express[model] = (plan, deployment, health, upstream)
+        target = found
+        passthrough = binding.passthrough
+        if target[0].passthrough and target[2] is passthrough and len(binding.express) < 1000:
+            assert passthrough is not None
+            binding.express[model] = (plan, target[0], target[1], passthrough)
     call = identify(rt, inbound)
     record_plan(call, plan, model)
     if rt.telemetry_on:
         rt.telemetry.start_call(call)
-    return first_send(
-        rt, call, inbound, plan, time.monotonic() + rt.retry_timeout, (deployment, health, upstream, body)
-    )
+    return first_send(rt, call, inbound, plan, time.monotonic() + rt.retry_timeout, target)
 
 
 def complete(rt: Runtime, inbound: Inbound, first: FirstSend, reply: UpstreamReply) -> Outcome | None:
@@ -67,26 +172,37 @@ def complete(rt: Runtime, inbound: Inbound, first: FirstSend, reply: UpstreamRep
     call = first.call
     try:
         dialect = first.unchanged
-        usage = (
-            tail_usage(reply.body, dialect)
-            if dialect is not None
-            and reply.failure is None
-            and reply.status < 400
-            and reply.native is not None
-            else UNREADABLE
-        )
-        if usage is UNREADABLE:  # an error to retry or fail over, a reply to translate or to parse whole
+        if dialect is None or not _accept(rt, call, first.attempt, first.deployment, reply, dialect):
+            # an error to retry or fail over, a reply to translate or to parse whole
             result = first_result(first, reply)
             return None if result is None else finish_whole(rt, call, inbound, result)
-        assert dialect is not None
-        attempt, body = first.attempt, reply.body
         first.reply = reply
-        attempt.usage = usage
-        attempt.pending = PendingReply(body, dialect)  # id, model, finish reasons: read when asked
-        rt.succeed_attempt(call, attempt, first.deployment, None)
-        call.response_body = body  # for telemetry; end_call drops it
-        rt.end_call(call)
-        return Outcome(reply.status, body=body, native=reply.native, native_headers=gateway_headers(call))
+        return Outcome(
+            reply.status, body=reply.body, native=reply.native, native_headers=gateway_headers(call)
+        )
     except Exception as unexpected:
         abandon(rt, call, unexpected)
         raise
+
+
+def _accept(
+    rt: Runtime,
+    call: CallRecord,
+    attempt: AttemptRecord,
+    deployment: Deployment,
+    reply: UpstreamReply,
+    dialect: Dialect,
+) -> bool:
+    """End the call on a usable same-dialect answer whose usage reads off its tail; False: it is not one."""
+    if reply.failure is not None or reply.status >= 400 or reply.native is None:
+        return False
+    body = reply.body
+    usage = tail_usage(body, dialect)
+    if usage is UNREADABLE:
+        return False
+    attempt.usage = usage
+    attempt.pending = PendingReply(body, dialect)  # id, model, finish reasons: read when asked
+    rt.succeed_attempt(call, attempt, deployment, None)
+    call.response_body = body  # for telemetry; end_call drops it
+    rt.end_call(call)
+    return True

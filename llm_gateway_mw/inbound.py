@@ -15,7 +15,7 @@ from .headers import header_value
 from .jsonwire import loads_json
 from .records import RequestParams
 
-__all__ = ["Inbound", "loads_json", "operation_for", "params_of", "parse_body", "scan_request"]
+__all__ = ["Inbound", "loads_json", "operation_for", "params_of", "parse_body", "scan_request", "sdk_timeout"]
 
 _OPENAI_OPERATIONS = (
     ("/chat/completions", "chat"),
@@ -99,6 +99,13 @@ def scan_request(raw: bytes) -> tuple[str, bool] | None:
         return value.decode(), False
     except UnicodeDecodeError:
         return None
+
+
+def sdk_timeout(request: Any) -> float | None:
+    """The read timeout an SDK set on its httpx request (its per-call ``timeout``), if any."""
+    timeout = request.extensions.get("timeout")
+    read = timeout.get("read") if type(timeout) is dict else None
+    return float(read) if isinstance(read, (int, float)) else None
 
 
 def parse_body(raw: bytes) -> tuple[dict[str, Any], str, bool]:

@@ -38,11 +38,12 @@ from .translate import (
 from .verdicts import AttemptResult
 
 if TYPE_CHECKING:
+    from .dialects import Dialect
     from .drivers import CoreGen
     from .policy.admission import Admission
     from .runtime import Binding, Runtime
 
-__all__ = ["Outcome", "abandon", "finish_whole", "handle_call", "identify"]
+__all__ = ["Outcome", "abandon", "finish_whole", "handle_call", "identify", "new_call"]
 
 ERROR_HEADER = "x-llm-gateway-error"
 _NO_PARAMS = RequestParams()
@@ -137,20 +138,28 @@ def abandon(rt: Runtime, call: CallRecord, unexpected: BaseException) -> None:
 
 def identify(rt: Runtime, inbound: Inbound) -> CallRecord:
     """The call's record: who is calling (the call context), what they asked for, and when."""
+    # The body as read so far: telemetry decodes raw bytes on its worker.
+    body = inbound.parsed if inbound.parsed is not None else inbound.raw_body
+    return new_call(rt, inbound.operation, inbound.model, inbound.dialect, inbound.stream, body)
+
+
+def new_call(
+    rt: Runtime, operation: str, model: str, dialect: Dialect, stream: bool, body: Any
+) -> CallRecord:
+    """A call's record from its parts (``identify`` reads them off an ``Inbound``)."""
     context = current_call_context()
     call = CallRecord(
         context.request_id or rt.new_request_id(),
-        "embeddings" if inbound.operation == "embeddings" else "chat",  # GenAI operation names
-        inbound.model,
-        inbound.dialect,
-        inbound.stream,
+        "embeddings" if operation == "embeddings" else "chat",  # GenAI operation names
+        model,
+        dialect,
+        stream,
         _NO_PARAMS,  # sampling parameters are parsed by telemetry on its worker, from the request body
         context.caller,
         time.perf_counter(),
     )
     call.http_route = context.http_route
-    # The body as read so far: telemetry decodes raw bytes on its worker.
-    call.request_body = inbound.parsed if inbound.parsed is not None else inbound.raw_body
+    call.request_body = body
     return call
 
 

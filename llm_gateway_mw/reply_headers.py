@@ -7,7 +7,7 @@ no per-header normalising. Other replies take them as text pairs.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 if TYPE_CHECKING:
@@ -15,7 +15,7 @@ if TYPE_CHECKING:
 
     from .records import CallRecord
 
-__all__ = ["RawHeader", "as_text", "gateway_header_pairs", "gateway_headers", "header_text"]
+__all__ = ["RawHeader", "add_headers", "as_text", "gateway_header_pairs", "gateway_headers", "header_text"]
 
 RawHeader = tuple[bytes, bytes, bytes]  # (name, lowered name, value), as httpx stores a header
 
@@ -25,18 +25,22 @@ _ATTEMPTS = b"x-llm-gateway-attempts"
 _COST = b"x-llm-gateway-cost-usd"
 _CACHE = b"x-llm-gateway-cache"
 _ROUTE = b"x-llm-gateway-route"
+_HIT = (_CACHE, _CACHE, b"hit")
+_MISS = (_CACHE, _CACHE, b"miss")
 
 
-_ENCODED: dict[str, bytes] = {}  # deployment and route names as header bytes: a gateway has a handful
+# Headers carrying a deployment or route name, built once per name (a gateway has a handful).
+_DEPLOYMENTS: dict[str, RawHeader] = {}
+_ROUTES: dict[str, RawHeader] = {}
+_COUNTS = [(_ATTEMPTS, _ATTEMPTS, b"%d" % n) for n in range(10)]  # attempt counts a call usually has
 
 
-def _encoded(name: str) -> bytes:
-    encoded = _ENCODED.get(name)
-    if encoded is None:
-        encoded = header_text(name).encode()
-        if len(_ENCODED) < 1024:  # passthrough routes are the callers' model names: bound the cache
-            _ENCODED[name] = encoded
-    return encoded
+def _named(built: dict[str, RawHeader], header: bytes, name: str) -> RawHeader:
+    """``header`` carrying ``name``, kept in ``built`` for the next reply."""
+    named = (header, header, header_text(name).encode())
+    if len(built) < 1024:  # passthrough routes are the callers' model names: bound the cache
+        built[name] = named
+    return named
 
 
 def header_text(value: str) -> str:
@@ -50,20 +54,30 @@ def header_text(value: str) -> str:
 
 def gateway_headers(call: CallRecord) -> list[RawHeader]:
     """The gateway's headers for ``call``'s reply, as httpx stores them (names are lower case)."""
-    encoded = _ENCODED
     headers = [(_REQUEST_ID, _REQUEST_ID, call.request_id.encode())]  # the gateway's own ids are ASCII
     attempts = call.attempts
     if attempts:
+        count = len(attempts)
         name = attempts[-1].deployment
-        headers.append((_DEPLOYMENT, _DEPLOYMENT, encoded.get(name) or _encoded(name)))
-        headers.append((_ATTEMPTS, _ATTEMPTS, b"%d" % len(attempts)))
+        headers.append(_DEPLOYMENTS.get(name) or _named(_DEPLOYMENTS, _DEPLOYMENT, name))
+        headers.append(_COUNTS[count] if count < 10 else (_ATTEMPTS, _ATTEMPTS, b"%d" % count))
     if call.cost_usd is not None:
         headers.append((_COST, _COST, b"%.8f" % call.cost_usd))
-    headers.append((_CACHE, _CACHE, b"hit" if call.cache_hit else b"miss"))
+    headers.append(_HIT if call.cache_hit else _MISS)
     route = call.route
     if route:
-        headers.append((_ROUTE, _ROUTE, encoded.get(route) or _encoded(route)))
+        headers.append(_ROUTES.get(route) or _named(_ROUTES, _ROUTE, route))
     return headers
+
+
+def add_headers(headers: Any, raw: Sequence[RawHeader]) -> None:
+    """Append ``raw`` to an httpx ``Headers`` in place (stored as httpx keeps them: no re-normalising)."""
+    stored = getattr(headers, "_list", None)
+    if isinstance(stored, list):
+        stored.extend(raw)
+    else:  # not the httpx we know: let it normalise every header
+        for name, _, value in raw:
+            headers[name.decode()] = value.decode()
 
 
 def as_text(headers: list[tuple[str, str]], raw: Sequence[RawHeader]) -> list[tuple[str, str]]:

@@ -19,7 +19,7 @@ from .capabilities import capability_problem
 from .config.schema import GatewayConfig
 from .context import current_call_context
 from .dialects import Dialect
-from .effects import Upstream, UpstreamRequest
+from .effects import Upstream
 from .errors import UnknownModelError
 from .policy.admission import Policy
 from .policy.pricing import Price, cost_usd
@@ -34,6 +34,7 @@ if TYPE_CHECKING:
 
     from .inbound import Inbound
     from .policy.pricing import ModelInfo
+    from .upstream.http import HttpUpstream
     from .usage import Usage
 
 __all__ = ["Binding", "Runtime", "record_plan"]
@@ -45,11 +46,11 @@ class Binding:
 
     dialect: Dialect
     module: ModuleType
-    passthrough: Upstream | None
+    passthrough: HttpUpstream | None
     base_url: str
     strict: bool = False  # the mounted endpoint has no "own upstream": undeclared models are 404
     # Per model: where the express lane sends a passthrough call (plan, deployment, health, upstream).
-    express: dict[str, tuple[Plan, Deployment, DeploymentHealth, Upstream]] = field(default_factory=dict)
+    express: dict[str, tuple[Plan, Deployment, DeploymentHealth, HttpUpstream]] = field(default_factory=dict)
 
 
 def record_plan(call: CallRecord, plan: Plan, model: str) -> None:
@@ -279,14 +280,17 @@ class Runtime:
             self.telemetry.start_attempt(call, attempt)
         return attempt
 
-    def inject_traceparent(self, attempt: AttemptRecord, request: UpstreamRequest) -> None:
-        """Send the attempt span's W3C trace context upstream (``[telemetry] propagate_traceparent``)."""
+    def inject_traceparent(self, attempt: AttemptRecord, headers: Any) -> None:
+        """Send the attempt span's W3C trace context upstream (``[telemetry] propagate_traceparent``).
+
+        ``headers``: a request's (name, value) pairs, or the SDK's own headers object (passthrough).
+        """
         carrier: dict[str, str] = {}
         self.telemetry.inject_traceparent(attempt, carrier)
-        if isinstance(request.headers, list):
-            request.headers.extend(carrier.items())
-        else:  # the SDK's own headers object, on a passthrough request
-            request.headers.update(carrier)
+        if isinstance(headers, list):
+            headers.extend(carrier.items())
+        else:
+            headers.update(carrier)
 
     def fail_attempt(
         self,

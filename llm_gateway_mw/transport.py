@@ -14,11 +14,22 @@ import weakref
 from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
-from .drivers import call_async, call_sync, run_async, run_sync
+from .drivers import (
+    call_async,
+    call_sync,
+    resume_async,
+    resume_sync,
+    run_async,
+    run_sync,
+    send_lane_async,
+    send_lane_sync,
+)
 from .errors import GatewayRefusal
-from .inbound import Inbound, operation_for, parse_body, scan_request
+from .express import enter, finish
+from .inbound import Inbound, operation_for, parse_body, scan_request, sdk_timeout
 from .pipeline import ERROR_HEADER, Outcome
 from .relay import async_chunks, sync_chunks
+from .reply_headers import add_headers
 from .translate import refusal_body
 
 if TYPE_CHECKING:
@@ -36,8 +47,6 @@ def _inbound(binding: Binding, request: Any, operation: str, raw: bytes) -> Inbo
         body, model, stream = parse_body(raw)
     else:
         body, (model, stream) = None, scanned
-    timeout = request.extensions.get("timeout")
-    read = timeout.get("read") if type(timeout) is dict else None  # the SDK's per-request timeout
     # url "": formatting an httpx URL costs ~2 µs and a passthrough never needs it (Inbound.full_url()).
     return Inbound(
         binding.dialect,
@@ -49,7 +58,7 @@ def _inbound(binding: Binding, request: Any, operation: str, raw: bytes) -> Inbo
         body,
         model,
         stream,
-        float(read) if isinstance(read, (int, float)) else None,
+        sdk_timeout(request),
         request,
     )
 
@@ -63,12 +72,11 @@ def _response(module: ModuleType, outcome: Outcome) -> Any:
     native = outcome.native
     if native is None:
         return module.Response(outcome.status, headers=outcome.headers, content=outcome.body)
-    raw = getattr(native.headers, "_list", None)
-    if isinstance(raw, list) and not outcome.headers:  # stored as httpx keeps them: no re-normalising
-        raw.extend(outcome.native_headers)
-    else:
+    if outcome.headers:
         for key, value in outcome.header_pairs():
             native.headers[key] = value
+    else:
+        add_headers(native.headers, outcome.native_headers)
     return native
 
 
@@ -131,14 +139,25 @@ def transport_classes(module: ModuleType) -> tuple[type, type]:
             self.binding = binding
 
         def handle_request(self, request: Any) -> Any:
-            operation = operation_for(self.binding.dialect, request.method, request.url.path)
+            runtime, binding = self.runtime, self.binding
+            operation = operation_for(binding.dialect, request.method, request.url.path)
             if operation is None:
                 return self._forward(request)
-            try:
-                inbound = _inbound(self.binding, request, operation, request.read())
-            except GatewayRefusal as refusal:
-                return _refusal_response(module, self.binding, refusal)
-            outcome = call_sync(self.runtime, self.binding, inbound)
+            raw = request.read()
+            lane = enter(runtime, binding, operation, request, raw)
+            if lane is not None:  # the express lane: the upstream's own response comes back
+                reply = send_lane_sync(runtime, lane, request)
+                response = finish(runtime, lane, reply)
+                if response is not None:
+                    return response
+                inbound = _inbound(binding, request, operation, raw)
+                outcome = resume_sync(runtime, binding, inbound, lane, reply)
+            else:
+                try:
+                    inbound = _inbound(binding, request, operation, raw)
+                except GatewayRefusal as refusal:
+                    return _refusal_response(module, binding, refusal)
+                outcome = call_sync(runtime, binding, inbound)
             if outcome.raise_kind:
                 _raise(module, outcome, request)
             if outcome.relay is not None:
@@ -169,14 +188,25 @@ def transport_classes(module: ModuleType) -> tuple[type, type]:
             self.binding = binding
 
         async def handle_async_request(self, request: Any) -> Any:
-            operation = operation_for(self.binding.dialect, request.method, request.url.path)
+            runtime, binding = self.runtime, self.binding
+            operation = operation_for(binding.dialect, request.method, request.url.path)
             if operation is None:
                 return await self._forward(request)
-            try:
-                inbound = _inbound(self.binding, request, operation, await request.aread())
-            except GatewayRefusal as refusal:
-                return _refusal_response(module, self.binding, refusal)
-            outcome = await call_async(self.runtime, self.binding, inbound)
+            raw = await request.aread()
+            lane = enter(runtime, binding, operation, request, raw)
+            if lane is not None:  # the express lane (see the sync transport)
+                reply = await send_lane_async(runtime, lane, request)
+                response = finish(runtime, lane, reply)
+                if response is not None:
+                    return response
+                inbound = _inbound(binding, request, operation, raw)
+                outcome = await resume_async(runtime, binding, inbound, lane, reply)
+            else:
+                try:
+                    inbound = _inbound(binding, request, operation, raw)
+                except GatewayRefusal as refusal:
+                    return _refusal_response(module, binding, refusal)
+                outcome = await call_async(runtime, binding, inbound)
             if outcome.raise_kind:
                 _raise(module, outcome, request)
             if outcome.relay is not None:

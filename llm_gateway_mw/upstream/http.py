@@ -94,19 +94,19 @@ class HttpUpstream:
             self._async_by_loop[loop] = client
         return client
 
-    def _prepare(self, client: Any, request: UpstreamRequest) -> tuple[Any, Any]:
-        """(request, transport) to send on directly, or (request, None) to send through the client.
+    def _prepare(self, client: Any, request: UpstreamRequest) -> Any:
+        """The request of ``client``'s library to send, its timeout set.
 
-        A client without event hooks or auth adds nothing but cost on top of its transport, so the
-        request goes straight to the transport the client would pick for its URL (its proxy mounts
-        included). A passthrough request is the SDK's own request object, sent as it is.
+        A passthrough request is the SDK's own request object, sent as it is. For a client that
+        adds nothing of its own (no event hooks, no auth: ``exchange_sync`` then sends straight on
+        its transport) the request is built directly, with only the headers it needs.
         """
         t = request.timeout
         timeout = {"connect": t, "read": t, "write": t, "pool": t}
         raw = request.raw
         if raw is not None:  # the SDK's own request, built for this one send: only the deadline changes
             raw.extensions["timeout"] = timeout
-            return raw, (client._transport_for_url(raw.url) if _is_plain(client) else None)
+            return raw
         if _is_plain(client):
             target = self._urls.get(request.url)
             if target is None:  # parsing a URL costs ~10 µs in httpx; a deployment has a handful: parse once
@@ -125,31 +125,40 @@ class HttpUpstream:
             )
             _set_headers(raw.headers, host, len(request.body), request.headers)
             raw.read()
-            return raw, client._transport_for_url(url)
-        built = client.build_request(
+            return raw
+        return client.build_request(
             request.method,
             request.url,
             headers=request.headers,
             content=request.body,
             timeout=request.timeout,
         )
-        return built, None
 
     def send_sync(self, request: UpstreamRequest) -> UpstreamReply:
+        return self.exchange_sync(
+            self._prepare(self.sync_client or self._client_sync(), request), request.stream
+        )
+
+    def exchange_sync(self, raw: Any, stream: bool = False) -> UpstreamReply:
+        """Send ``raw`` (a request of this upstream's library, its timeout set) and read the reply.
+
+        A client without event hooks or auth adds nothing but cost on top of its transport, so the
+        request goes straight to the transport the client would pick for its URL (its proxy mounts
+        included). Transport failures come back as values. One flat function: the express lane
+        sends the SDK's own request through it (benchmarks/README.md, "Sixth round").
+        """
         client = self.sync_client or self._client_sync()
         try:
-            raw, transport = self._prepare(client, request)
-            if transport is not None:
-                response = transport.handle_request(raw)
+            if _is_plain(client):
+                response = client._transport_for_url(raw.url).handle_request(raw)
             else:
                 response = client.send(raw, stream=True)
         except self._timeout_errors as exc:
             return _failure("timeout", exc)
         except self._transport_errors as exc:
             return _failure("connection", exc)
-        headers = response.headers
-        if request.stream and response.status_code < 300:
-            return UpstreamReply(response.status_code, headers, stream=HttpStreamHandle(response))
+        if stream and response.status_code < 300:
+            return UpstreamReply(response.status_code, response.headers, stream=HttpStreamHandle(response))
         try:
             body = response.read()
         except self._timeout_errors as exc:
@@ -158,23 +167,25 @@ class HttpUpstream:
             return _failure("connection", exc, status=response.status_code)
         finally:
             response.close()
-        return UpstreamReply(response.status_code, headers, body=body, native=response)
+        return UpstreamReply(response.status_code, response.headers, body=body, native=response)
 
     async def send_async(self, request: UpstreamRequest) -> UpstreamReply:
+        return await self.exchange_async(self._prepare(self._client_async(), request), request.stream)
+
+    async def exchange_async(self, raw: Any, stream: bool = False) -> UpstreamReply:
+        """Async twin of :meth:`exchange_sync`."""
         client = self._client_async()
         try:
-            raw, transport = self._prepare(client, request)
-            if transport is not None:
-                response = await transport.handle_async_request(raw)
+            if _is_plain(client):
+                response = await client._transport_for_url(raw.url).handle_async_request(raw)
             else:
                 response = await client.send(raw, stream=True)
         except self._timeout_errors as exc:
             return _failure("timeout", exc)
         except self._transport_errors as exc:
             return _failure("connection", exc)
-        headers = response.headers
-        if request.stream and response.status_code < 300:
-            return UpstreamReply(response.status_code, headers, stream=HttpStreamHandle(response))
+        if stream and response.status_code < 300:
+            return UpstreamReply(response.status_code, response.headers, stream=HttpStreamHandle(response))
         try:
             body = await response.aread()
         except self._timeout_errors as exc:
@@ -183,7 +194,7 @@ class HttpUpstream:
             return _failure("connection", exc, status=response.status_code)
         finally:
             await response.aclose()
-        return UpstreamReply(response.status_code, headers, body=body, native=response)
+        return UpstreamReply(response.status_code, response.headers, body=body, native=response)
 
     def close_sync(self) -> None:
         if self.owns_clients and self.sync_client is not None:
