@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from .dialects import Dialect
     from .drivers import CoreGen
     from .inbound import Inbound
+    from .policy.admission import Admission
     from .providers.deployment import Deployment
     from .routing.health import DeploymentHealth
     from .routing.plan import Plan
@@ -69,6 +70,7 @@ class FirstSend:
     unchanged: Dialect | None  # the reply's dialect when it goes back to the caller as it is
     reply: UpstreamReply | None = None  # set by ``first_result``, with its verdict
     verdict: AttemptResult | tuple[str, int, str | None] | None = None
+    admission: Admission | None = None  # what the express lane reserved for the call before it sent it
 
 
 FirstTarget = tuple["Deployment", "DeploymentHealth", "Upstream", "dict[str, Any] | None"]

@@ -15,13 +15,14 @@ from collections.abc import Generator
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from .effects import CloseStream, Failure, ReadChunk, Send, Sleep, StoreCall
-from .express import begin, complete, resume
-from .pipeline import Outcome, abandon, handle_call
+from .express import begin, complete, leave, resume
+from .pipeline import abandon, handle_call
 
 if TYPE_CHECKING:
     from .effects import UpstreamReply
     from .express import Lane
     from .inbound import Inbound
+    from .pipeline import Outcome
     from .runtime import Binding, Runtime
 
 __all__ = [
@@ -159,7 +160,7 @@ def send_lane_sync(rt: Runtime, lane: Lane, request: Any) -> UpstreamReply:
     try:
         return lane.upstream.exchange_sync(request)
     except BaseException as unexpected:  # failures come back as values: a bug, or an interrupt
-        abandon(rt, lane.call, unexpected)
+        leave(rt, lane, unexpected)
         raise
     finally:
         lane.health.in_flight -= 1
@@ -170,7 +171,7 @@ async def send_lane_async(rt: Runtime, lane: Lane, request: Any) -> UpstreamRepl
     try:
         return await lane.upstream.exchange_async(request)
     except BaseException as unexpected:  # a bug, or the task cancelled: the call ends either way
-        abandon(rt, lane.call, unexpected)
+        leave(rt, lane, unexpected)
         raise
     finally:
         lane.health.in_flight -= 1
@@ -178,17 +179,11 @@ async def send_lane_async(rt: Runtime, lane: Lane, request: Any) -> UpstreamRepl
 
 def resume_sync(rt: Runtime, binding: Binding, inbound: Inbound, lane: Lane, reply: UpstreamReply) -> Outcome:
     """Go on with an express-lane call whose reply was not a plain answer, with blocking I/O."""
-    started = resume(rt, inbound, lane, reply)
-    if isinstance(started, Outcome):
-        return started
-    return run_sync(handle_call(rt, binding, inbound, started))
+    return run_sync(handle_call(rt, binding, inbound, resume(rt, inbound, lane, reply)))
 
 
 async def resume_async(
     rt: Runtime, binding: Binding, inbound: Inbound, lane: Lane, reply: UpstreamReply
 ) -> Outcome:
     """Go on with an express-lane call whose reply was not a plain answer, on the running event loop."""
-    started = resume(rt, inbound, lane, reply)
-    if isinstance(started, Outcome):
-        return started
-    return await run_async(handle_call(rt, binding, inbound, started))
+    return await run_async(handle_call(rt, binding, inbound, resume(rt, inbound, lane, reply)))

@@ -26,8 +26,10 @@ from typing import TYPE_CHECKING, Any
 from .attempts import FirstSend, FirstTarget, first_result, first_send, first_target
 from .dialects.wire_usage import UNREADABLE, tail_usage
 from .effects import UpstreamRequest
+from .errors import GatewayRefusal
 from .inbound import scan_request, sdk_timeout
-from .pipeline import Outcome, abandon, finish_whole, identify, new_call
+from .pipeline import Outcome, abandon, finish_whole, identify, new_call, refused
+from .policy.admission import run_local
 from .records import PendingReply
 from .reply_headers import add_headers, gateway_headers
 from .runtime import record_plan
@@ -36,6 +38,7 @@ if TYPE_CHECKING:
     from .dialects import Dialect
     from .effects import UpstreamReply
     from .inbound import Inbound
+    from .policy.admission import Admission
     from .providers.deployment import Deployment
     from .records import AttemptRecord, CallRecord
     from .routing.health import DeploymentHealth
@@ -43,7 +46,7 @@ if TYPE_CHECKING:
     from .runtime import Binding, Runtime
     from .upstream.http import HttpUpstream
 
-__all__ = ["Lane", "begin", "complete", "enter", "finish", "resume"]
+__all__ = ["Lane", "begin", "complete", "enter", "finish", "leave", "resume"]
 
 
 @dataclass(slots=True)
@@ -59,15 +62,18 @@ class Lane:
     health: DeploymentHealth
     upstream: HttpUpstream
     dialect: Dialect
+    admission: Admission | None  # what the policy reserved for the call, to settle or release
 
 
-def enter(rt: Runtime, binding: Binding, operation: str, request: Any, raw: bytes) -> Lane | None:
+def enter(rt: Runtime, binding: Binding, operation: str, request: Any, raw: bytes) -> Lane | Outcome | None:
     """Begin the SDK's ``request`` (body ``raw``) as a passthrough call; None: the usual way serves it.
 
-    The request goes upstream as it is, its timeout cut to the call's deadline; the sender takes
-    ``in_flight`` off again, then hands the reply to ``finish``.
+    Under a policy that admits in place (request rules on in-process stores) the call is admitted
+    here; a refused call ends here, as its ``Outcome``. The request goes upstream as it is, its
+    timeout cut to the call's deadline; the sender takes ``in_flight`` off again, then hands the
+    reply to ``finish``.
     """
-    if not rt.express:
+    if not rt.lane:
         return None
     scanned = scan_request(raw)  # None for streams and anything it cannot read plainly
     known = binding.express.get(scanned[0]) if scanned is not None else None
@@ -81,6 +87,15 @@ def enter(rt: Runtime, binding: Binding, operation: str, request: Any, raw: byte
     record_plan(call, plan, model)
     if rt.telemetry_on:
         rt.telemetry.start_call(call)
+    admission = None
+    if rt.policy_active:
+        try:
+            admission = rt.policy.admit_in_place(call)  # limits
+        except GatewayRefusal as refusal:
+            return refused(rt, call, binding.dialect, refusal)
+        except Exception as unexpected:
+            abandon(rt, call, unexpected)
+            raise
     limit = rt.retry_timeout  # the whole of it is left for the first attempt
     attempt = rt.new_attempt(call, deployment, plan.groups[0].fallback_from)
     if rt.propagate_traceparent:
@@ -89,8 +104,9 @@ def enter(rt: Runtime, binding: Binding, operation: str, request: Any, raw: byte
     requested = sdk_timeout(request)
     timeout = limit if requested is None or requested > limit else requested
     request.extensions["timeout"] = {"connect": timeout, "read": timeout, "write": timeout, "pool": timeout}
+    deadline = time.monotonic() + limit
     return Lane(
-        call, attempt, plan, time.monotonic() + limit, timeout, deployment, health, upstream, binding.dialect
+        call, attempt, plan, deadline, timeout, deployment, health, upstream, binding.dialect, admission
     )
 
 
@@ -102,18 +118,29 @@ def finish(rt: Runtime, lane: Lane, reply: UpstreamReply) -> Any:
     """
     call = lane.call
     try:
-        if not _accept(rt, call, lane.attempt, lane.deployment, reply, lane.dialect):
+        if not _accept(rt, call, lane.attempt, lane.deployment, reply, lane.dialect, lane.admission):
             return None
         response = reply.native
         add_headers(response.headers, gateway_headers(call))
         return response
     except Exception as unexpected:
-        abandon(rt, call, unexpected)
+        leave(rt, lane, unexpected)
         raise
 
 
-def resume(rt: Runtime, inbound: Inbound, lane: Lane, reply: UpstreamReply) -> Outcome | FirstSend:
-    """The lane's call, handed on: its outcome if the reply is usable after all, else its first try."""
+def leave(rt: Runtime, lane: Lane, unexpected: BaseException) -> None:
+    """End a lane's call a bug or an interrupt cut short (its admission given back); the caller re-raises."""
+    if lane.admission is not None:
+        run_local(rt.policy.release(lane.admission))
+    abandon(rt, lane.call, unexpected)
+
+
+def resume(rt: Runtime, inbound: Inbound, lane: Lane, reply: UpstreamReply) -> FirstSend:
+    """The lane's call as the pipeline's first try, judged: ``handle_call`` goes on from there.
+
+    A usable answer whose usage does not read off its tail is committed by the pipeline as it
+    is; anything else is retried, failed over or reported there.
+    """
     request = UpstreamRequest(
         inbound.method, "", inbound.headers, inbound.raw_body, False, lane.timeout, raw=inbound.raw_request
     )
@@ -127,13 +154,14 @@ def resume(rt: Runtime, inbound: Inbound, lane: Lane, reply: UpstreamReply) -> O
         request,
         lane.upstream,
         lane.dialect,
+        admission=lane.admission,
     )
     try:
-        result = first_result(first, reply)
-        return first if result is None else finish_whole(rt, lane.call, inbound, result)
+        first_result(first, reply)
     except Exception as unexpected:
-        abandon(rt, lane.call, unexpected)
+        leave(rt, lane, unexpected)
         raise
+    return first
 
 
 def begin(rt: Runtime, binding: Binding, inbound: Inbound) -> FirstSend | None:
@@ -156,10 +184,7 @@ def begin(rt: Runtime, binding: Binding, inbound: Inbound) -> FirstSend | None:
         if found is None:
             return None
         target = found
-        passthrough = binding.passthrough
-        if target[0].passthrough and target[2] is passthrough and len(binding.express) < 1000:
-            assert passthrough is not None
-            binding.express[model] = (plan, target[0], target[1], passthrough)
+        binding.remember(model, plan, target[0], target[1])
     call = identify(rt, inbound)
     record_plan(call, plan, model)
     if rt.telemetry_on:
@@ -192,6 +217,7 @@ def _accept(
     deployment: Deployment,
     reply: UpstreamReply,
     dialect: Dialect,
+    admission: Admission | None = None,
 ) -> bool:
     """End the call on a usable same-dialect answer whose usage reads off its tail; False: it is not one."""
     if reply.failure is not None or reply.status >= 400 or reply.native is None:
@@ -203,6 +229,8 @@ def _accept(
     attempt.usage = usage
     attempt.pending = PendingReply(body, dialect)  # id, model, finish reasons: read when asked
     rt.succeed_attempt(call, attempt, deployment, None)
+    if admission is not None:
+        run_local(rt.policy.settle(admission, call))
     call.response_body = body  # for telemetry; end_call drops it
     rt.end_call(call)
     return True

@@ -43,7 +43,7 @@ if TYPE_CHECKING:
     from .policy.admission import Admission
     from .runtime import Binding, Runtime
 
-__all__ = ["Outcome", "abandon", "finish_whole", "handle_call", "identify", "new_call"]
+__all__ = ["Outcome", "abandon", "finish_whole", "handle_call", "identify", "new_call", "refused"]
 
 ERROR_HEADER = "x-llm-gateway-error"
 _NO_PARAMS = RequestParams()
@@ -87,8 +87,8 @@ def handle_call(
     try:
         result: AttemptResult | None = None
         first = started
-        if started is not None:  # its first try was sent and judged already
-            plan, deadline = started.plan, started.deadline
+        if started is not None:  # admitted, its first try sent and judged already
+            plan, deadline, admission = started.plan, started.deadline, started.admission
         else:
             plan = rt.plan(binding, inbound, call)  # route
             if rt.policy_active:  # the zero-config policy has nothing to check: skip its no-op stages
@@ -101,6 +101,8 @@ def handle_call(
             # that is not a usable answer, goes through the attempt loop (retries, failover).
             target = first_target(rt, binding, inbound, plan)
             if target is not None:
+                if rt.lane and target[0].passthrough and rt.ready_plan(binding, inbound.model) is plan:
+                    binding.remember(inbound.model, plan, target[0], target[1])  # for the express lane
                 first = first_send(rt, call, inbound, plan, deadline, target)
                 try:
                     reply = yield Send(first.upstream, first.request)
@@ -111,7 +113,7 @@ def handle_call(
             result = yield from attempt_plan(rt, binding, call, inbound, plan, deadline, first)
     except GatewayRefusal as refusal:
         yield from rt.policy.release(admission)
-        return _refused(rt, call, inbound, refusal)
+        return refused(rt, call, inbound.dialect, refusal)
     except AllAttemptsFailed as failed:
         yield from rt.policy.release(admission)
         return _failed(rt, call, inbound, failed)
@@ -269,7 +271,8 @@ def _serve_cached(
     return Outcome(200, gateway_header_pairs(call, [("content-type", "application/json")]), cached)
 
 
-def _refused(rt: Runtime, call: CallRecord, inbound: Inbound, refusal: GatewayRefusal) -> Outcome:
+def refused(rt: Runtime, call: CallRecord, dialect: Dialect, refusal: GatewayRefusal) -> Outcome:
+    """End a call the policy refused: the refusal as the caller's dialect's error reply."""
     call.error_type = type(refusal).__name__
     call.error_message = refusal.message
     rt.telemetry.record_rejection(call, refusal.code)
@@ -280,7 +283,7 @@ def _refused(rt: Runtime, call: CallRecord, inbound: Inbound, refusal: GatewayRe
         *refusal.headers.items(),
         ("x-llm-gateway-request-id", call.request_id),
     ]
-    return Outcome(refusal.status, headers, refusal_body(refusal, inbound.dialect))
+    return Outcome(refusal.status, headers, refusal_body(refusal, dialect))
 
 
 def _failed(rt: Runtime, call: CallRecord, inbound: Inbound, failed: AllAttemptsFailed) -> Outcome:

@@ -52,6 +52,11 @@ class Binding:
     # Per model: where the express lane sends a passthrough call (plan, deployment, health, upstream).
     express: dict[str, tuple[Plan, Deployment, DeploymentHealth, HttpUpstream]] = field(default_factory=dict)
 
+    def remember(self, model: str, plan: Plan, deployment: Deployment, health: DeploymentHealth) -> None:
+        """Keep where ``model``'s calls go when that is this client's own upstream (for the express lane)."""
+        if deployment.passthrough and self.passthrough is not None and len(self.express) < 1000:
+            self.express[model] = (plan, deployment, health, self.passthrough)
+
 
 def record_plan(call: CallRecord, plan: Plan, model: str) -> None:
     """Put the routing decision on the call record (route, strategy, reason)."""
@@ -86,8 +91,10 @@ class Runtime:
         self.policy_active = type(self.policy) is not Policy
         self.policy_caches = self.policy.caches()  # else the pipeline skips the cache stages
         # Nothing to check before a call's first request (no limits, budgets or cache): the common whole
-        # call is begun and completed by plain functions (``pipeline.begin``), with no effect round trip.
+        # call is begun and completed by plain functions (``express``), with no effect round trip.
         self.express = not self.policy_active and not self.policy_caches
+        # A passthrough call seen before takes the express lane also when the policy admits it in place.
+        self.lane = self.express or (not self.policy_caches and self.policy.admits_in_place())
         self.retry_timeout = config.retry.timeout
         self.rng = random.Random(seed)
         self._classifier = classifier

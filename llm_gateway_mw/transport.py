@@ -145,7 +145,9 @@ def transport_classes(module: ModuleType) -> tuple[type, type]:
                 return self._forward(request)
             raw = request.read()
             lane = enter(runtime, binding, operation, request, raw)
-            if lane is not None:  # the express lane: the upstream's own response comes back
+            if isinstance(lane, Outcome):  # the express lane's policy refused the call
+                outcome = lane
+            elif lane is not None:  # the express lane: the upstream's own response comes back
                 reply = send_lane_sync(runtime, lane, request)
                 response = finish(runtime, lane, reply)
                 if response is not None:
@@ -194,7 +196,9 @@ def transport_classes(module: ModuleType) -> tuple[type, type]:
                 return await self._forward(request)
             raw = await request.aread()
             lane = enter(runtime, binding, operation, request, raw)
-            if lane is not None:  # the express lane (see the sync transport)
+            if isinstance(lane, Outcome):  # refused (see the sync transport)
+                outcome = lane
+            elif lane is not None:  # the express lane (see the sync transport)
                 reply = await send_lane_async(runtime, lane, request)
                 response = finish(runtime, lane, reply)
                 if response is not None:

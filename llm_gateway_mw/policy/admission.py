@@ -7,7 +7,7 @@ the same code runs on ``limits`` from sync clients and on ``limits.aio`` from as
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 if TYPE_CHECKING:
     from ..drivers import CoreGen
@@ -16,7 +16,9 @@ if TYPE_CHECKING:
     from ..records import CallRecord
     from ..routing.plan import Plan
 
-__all__ = ["Admission", "Policy"]
+__all__ = ["Admission", "Policy", "run_local"]
+
+T = TypeVar("T")
 
 
 @dataclass(slots=True)
@@ -32,6 +34,18 @@ class Policy:
     def admit(self, call: CallRecord, inbound: Inbound, plan: Plan) -> CoreGen[Admission | None]:
         return None
         yield
+
+    def admits_in_place(self) -> bool:
+        """Can ``admit_in_place`` admit every call? (Request rules alone, on in-process stores.)
+
+        The express lane then serves calls under this policy: admitted in place, settled in
+        place (``run_local``), with no effect round trip through a driver.
+        """
+        return False
+
+    def admit_in_place(self, call: CallRecord) -> Admission | None:
+        """``admit`` for a policy that ``admits_in_place``: raises the refusal, as ``admit`` does."""
+        raise NotImplementedError("this policy does not admit calls in place")
 
     def deployment_admit(self, call: CallRecord, inbound: Inbound, deployment: Deployment) -> CoreGen[bool]:
         """May this deployment take the call under its own ``limits``? False skips it like unhealthy."""
@@ -80,3 +94,13 @@ class Policy:
     def replay_stream(self, inbound: Inbound, cached: bytes) -> bytes:
         """A cached whole reply rendered as the caller's dialect's SSE stream."""
         raise NotImplementedError("the zero-config policy has no cache")
+
+
+def run_local(core: CoreGen[T]) -> T:
+    """Run a policy step whose stores are all in-process: it finishes without yielding an effect."""
+    try:
+        effect = core.send(None)
+    except StopIteration as stop:
+        return stop.value  # type: ignore[no-any-return]
+    core.close()
+    raise RuntimeError(f"llm-gateway-mw: a policy step meant to run in place asked for {effect!r}")

@@ -21,10 +21,12 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from ..errors import ConfigError, GatewayRefusal, RateLimitExceeded
-from .admission import Admission, Policy
+from .admission import Admission, Policy, run_local
 from .stores import Connectors, Guard, check_storage_url, is_memory_url, redis_errors
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from ..config.schema import GatewayConfig
     from ..drivers import CoreGen
     from ..inbound import Inbound
@@ -108,6 +110,10 @@ def build_policy(config: GatewayConfig) -> Policy:
         guard = _guard("cache", "cache", cc.storage, True, cc.storage_timeout)
         cache = ResponseCache(CacheStore(cc, redis.get(cc.storage, cc.storage_timeout)), guard, cc)
     return ConfiguredPolicy(config, limiting, budgets, cache)
+
+
+def _no_token_rules() -> int:
+    raise AssertionError("a policy that admits in place has no token rules to estimate for")
 
 
 def _served_by(call: CallRecord) -> str | None:
@@ -207,15 +213,13 @@ class ConfiguredPolicy(Policy):
         admission = CallAdmission(call_id=id(call))
         remaining: int | None = None
         if self.limiting is not None:
-            limiting = self.limiting
 
             def tokens() -> int:
                 caps = [self.output_cap(inbound, d) for g in plan.groups for d in g.deployments]
                 cap = max(caps) if caps else self.output_cap(inbound, None)
                 return self._prompt_tokens(admission, inbound) + cap
 
-            charges = limiting.charges(call, limiting.rules, tokens)
-            admission.charges, remaining = yield from limiting.acquire(call, charges, count=True)
+            remaining = yield from self._charge_rules(call, admission, tokens)
         if self.budgets is not None:
             try:
                 worst = self.worst_case_usd(inbound, plan, admission)
@@ -231,6 +235,34 @@ class ConfiguredPolicy(Policy):
                 self._open[id(call)] = admission
                 if len(self._open) > _OPEN_CALLS_CAP:
                     self._open.popitem(last=False)
+        return admission
+
+    def _charge_rules(
+        self, call: CallRecord, admission: CallAdmission, tokens: Callable[[], int]
+    ) -> CoreGen[int | None]:
+        """Charge the call's rate-limit rules onto ``admission``: the requests left, when known."""
+        limiting = self.limiting
+        assert limiting is not None
+        charges = limiting.charges(call, limiting.rules, tokens)
+        admission.charges, remaining = yield from limiting.acquire(call, charges, count=True)
+        return remaining
+
+    def admits_in_place(self) -> bool:
+        limiting = self.limiting
+        return (
+            limiting is not None
+            and self.budgets is None
+            and self.cache is None
+            and limiting.guard.local
+            and not limiting.token_rules
+            and not any(limiting.deployment_rules.values())
+        )
+
+    def admit_in_place(self, call: CallRecord) -> CallAdmission:
+        admission = CallAdmission(call_id=id(call))
+        remaining = run_local(self._charge_rules(call, admission, _no_token_rules))
+        if remaining is not None:
+            call.rate_limit_remaining = remaining
         return admission
 
     def limits_deployment(self, deployment: Deployment) -> bool:

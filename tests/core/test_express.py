@@ -9,6 +9,7 @@ the web request's usage tally and the spans must come out the same.
 from __future__ import annotations
 
 import asyncio
+import os
 import time
 from typing import Any
 
@@ -34,7 +35,9 @@ CALL_FIELDS = (
     "decision_reason",
     "cache_hit",
     "cost_usd",
+    "rate_limit_remaining",
     "error_type",
+    "error_message",
     "http_route",
     "request_body",
     "response_body",
@@ -107,12 +110,19 @@ def _calls(client: Any, is_async: bool) -> list[tuple[str, dict[str, str]]]:
     return results
 
 
-def _serve(upstream: FakeUpstream, *, express: bool, is_async: bool, otel: Otel | None) -> dict[str, Any]:
+def _serve(
+    upstream: FakeUpstream,
+    *,
+    express: bool,
+    is_async: bool,
+    otel: Otel | None,
+    config: dict[str, Any] | None = None,
+) -> dict[str, Any]:
     options: dict[str, Any] = {}
     if otel is not None:
         options = {"tracer_provider": otel.tracer_provider, "meter_provider": otel.meter_provider}
-    gateway = Gateway({"telemetry": {"enabled": otel is not None}}, **options)
-    gateway.runtime.express = express
+    gateway = Gateway({**(config or {}), "telemetry": {"enabled": otel is not None}}, **options)
+    gateway.runtime.express = gateway.runtime.lane = express  # False: every call takes handle_call
     sdk = openai.AsyncOpenAI if is_async else openai.OpenAI
     client = gateway.wrap(sdk(api_key="test-key", base_url=upstream.openai_base_url))
     tally = UsageTally()
@@ -188,7 +198,7 @@ def test_an_express_first_try_that_fails_goes_on_in_the_attempt_loop(
 def _circuit_story(upstream: FakeUpstream, *, express: bool) -> list[str]:
     """A success, a 500 that opens the circuit, then two calls: the loop waits out the cooldown, probes."""
     gateway = Gateway({"retry": {"attempts": 1}, "circuit_breaker": {"failures": 1, "cooldown": 0.2}})
-    gateway.runtime.express = express
+    gateway.runtime.express = gateway.runtime.lane = express  # False: every call takes handle_call
     client = gateway.wrap(openai.OpenAI(api_key="test-key", base_url=upstream.openai_base_url))
     seen = []
     for behaviour in (None, b.server_error(500), None, None):
@@ -223,7 +233,7 @@ NO_USAGE_REPLY = (
 def _edge_story(upstream: FakeUpstream, *, express: bool) -> list[Any]:
     """A plain call (the model's plan is built), then replies the lane cannot finish by itself."""
     gateway = Gateway({"retry": {"attempts": 2, "backoff_initial": 0.001, "backoff_max": 0.001}})
-    gateway.runtime.express = express
+    gateway.runtime.express = gateway.runtime.lane = express  # False: every call takes handle_call
     client = gateway.wrap(openai.OpenAI(api_key="test-key", base_url=upstream.openai_base_url))
     seen: list[Any] = []
     for behaviour in (None, b.malformed_json(NO_USAGE_REPLY), b.malformed_json(), b.server_error(503)):
@@ -334,3 +344,98 @@ def test_an_exception_inside_the_lanes_send_ends_the_call(upstream: FakeUpstream
     assert (cut.error_type, cut.error_message) == ("RuntimeError", "the application's hook refused")
     assert cut.ended is not None
     assert all(h.in_flight == 0 for h in gateway.runtime._health.values())
+
+
+# --------------------------------------------------------------------------- the lane under rate limits
+
+LIMITS = {"rate_limits": {"storage": "memory://", "rules": [{"per": "user", "limit": "100/minute"}]}}
+
+
+@pytest.mark.parametrize("is_async", [False, True], ids=["sync", "async"])
+@pytest.mark.parametrize("telemetry", [False, True], ids=["telemetry-off", "telemetry-on"])
+def test_under_request_limits_the_lane_admits_and_records_what_the_pipeline_does(
+    upstream: FakeUpstream, otel: Otel, is_async: bool, telemetry: bool
+) -> None:
+    roads = [
+        _serve(upstream, express=lane, is_async=is_async, otel=otel if telemetry else None, config=LIMITS)
+        for lane in (True, False)
+    ]
+    with_lane, without = roads
+    assert with_lane.pop("express_models") == ["gpt-4o-mini", "text-embedding-3-small"]
+    assert without.pop("express_models") == []
+    assert with_lane == without
+    # one window per user, counted down call by call on both roads
+    assert [r["rate_limit_remaining"] for r in with_lane["records"]] == [99, 98, 97, 96, 95]
+
+
+def _refusal_story(upstream: FakeUpstream, *, lane: bool, is_async: bool) -> list[Any]:
+    """Two calls a minute allowed: two answers, then a refusal; a failed call gives nothing back."""
+    config = {
+        "rate_limits": {"storage": "memory://", "rules": [{"per": "user", "limit": "3/minute"}]},
+        "retry": {"attempts": 1},
+    }
+    gateway = Gateway(config)
+    gateway.runtime.express = gateway.runtime.lane = lane
+    sdk = openai.AsyncOpenAI if is_async else openai.OpenAI
+    client = gateway.wrap(sdk(api_key="test-key", base_url=upstream.openai_base_url))
+    seen: list[Any] = []
+
+    async def story() -> None:
+        for behaviour in (None, b.server_error(500), None, None):
+            if behaviour is not None:
+                upstream.enqueue(behaviour)
+            create = client.chat.completions.with_raw_response.create
+            try:
+                raw = create(model="gpt-4o-mini", messages=MESSAGES)
+                raw = await raw if is_async else raw
+                seen.append((raw.status_code, raw.headers["x-llm-gateway-attempts"]))
+            except openai.APIStatusError as error:
+                headers = error.response.headers
+                seen.append(
+                    (error.status_code, headers.get("x-llm-gateway-error"), headers.get("retry-after"))
+                )
+
+    with gateway.caller(user="u1"):
+        asyncio.run(story())
+    seen.append([_record(call) for call in gateway.runtime.recent])
+    [health] = gateway.runtime._health.values()
+    seen.append((health.successes, health.failures, health.in_flight))
+    assert bool(client._client._transport.binding.express) == lane
+    return seen
+
+
+@pytest.mark.parametrize("is_async", [False, True], ids=["sync", "async"])
+def test_a_refusal_and_a_failure_on_the_lane_end_as_in_the_pipeline(
+    upstream: FakeUpstream, is_async: bool
+) -> None:
+    with_lane = _refusal_story(upstream, lane=True, is_async=is_async)
+    without = _refusal_story(upstream, lane=False, is_async=is_async)
+    assert with_lane == without
+    assert with_lane[0] == (200, "1")
+    assert with_lane[1][:2] == (500, None)  # an upstream error: the request counted, nothing refunded
+    assert with_lane[2] == (200, "1")
+    assert with_lane[3][:2] == (429, "rate_limit_exceeded") and with_lane[3][2] is not None
+    refusal = with_lane[4][3]
+    assert refusal["error_type"] == "RateLimitExceeded" and refusal["attempts"] == []
+
+
+def test_only_request_rules_on_in_process_stores_are_admitted_in_place() -> None:
+    redis_url = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")  # never dialled here
+
+    def lane(config: dict[str, Any]) -> bool:
+        return bool(Gateway(config).runtime.lane)
+
+    memory = {"storage": "memory://"}
+    assert lane({})
+    assert lane({"rate_limits": {**memory, "rules": [{"per": "user", "limit": "5/second"}]}})
+    assert not lane(
+        {"rate_limits": {**memory, "rules": [{"per": "user", "limit": "5/second", "unit": "tokens"}]}}
+    )
+    assert not lane({"rate_limits": {"storage": redis_url, "rules": [{"per": "user", "limit": "5/second"}]}})
+    assert not lane(
+        {
+            "rate_limits": {**memory, "rules": [{"per": "user", "limit": "5/second"}]},
+            "budgets": {**memory, "rules": [{"per": "user", "usd": 1.0, "period": "day"}]},
+        }
+    )
+    assert not lane({"cache": {"enabled": True}})
