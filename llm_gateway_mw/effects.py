@@ -35,7 +35,8 @@ class UpstreamRequest:
 
     method: str
     url: str
-    headers: list[tuple[Any, Any]]  # str or bytes pairs (the caller's own header bytes are sent as they are)
+    # (name, lowered name, value) bytes, as httpx stores headers; on a passthrough, the SDK's own Headers
+    headers: Any
     body: bytes
     stream: bool
     timeout: float | None

@@ -27,7 +27,7 @@ from .attempts import FirstSend, FirstTarget, first_result, first_send, first_ta
 from .dialects.wire_usage import UNREADABLE, tail_usage
 from .effects import UpstreamRequest
 from .errors import GatewayRefusal
-from .inbound import scan_request, sdk_timeout
+from .inbound import sdk_timeout
 from .pipeline import Outcome, abandon, finish_whole, identify, new_call, refused
 from .policy.admission import run_local
 from .records import PendingReply
@@ -65,8 +65,13 @@ class Lane:
     admission: Admission | None  # what the policy reserved for the call, to settle or release
 
 
-def enter(rt: Runtime, binding: Binding, operation: str, request: Any, raw: bytes) -> Lane | Outcome | None:
-    """Begin the SDK's ``request`` (body ``raw``) as a passthrough call; None: the usual way serves it.
+def enter(
+    rt: Runtime, binding: Binding, operation: str, request: Any, raw: bytes, scanned: tuple[str, bool] | None
+) -> Lane | Outcome | None:
+    """Begin the SDK's ``request`` as a passthrough call; None: the usual way serves it.
+
+    ``raw``: its body; ``scanned``: the model (and that it is not a stream) read off it by
+    ``scan_request``, None when it could not be read plainly.
 
     Under a policy that admits in place (request rules on in-process stores) the call is admitted
     here; a refused call ends here, as its ``Outcome``. The request goes upstream as it is, its
@@ -75,7 +80,6 @@ def enter(rt: Runtime, binding: Binding, operation: str, request: Any, raw: byte
     """
     if not rt.lane:
         return None
-    scanned = scan_request(raw)  # None for streams and anything it cannot read plainly
     known = binding.express.get(scanned[0]) if scanned is not None else None
     if known is None:  # not a passthrough model ``begin`` has seen
         return None

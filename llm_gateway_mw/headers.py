@@ -8,7 +8,9 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["header_pairs", "header_value"]
+__all__ = ["RawHeader", "header_pairs", "header_value", "raw_header"]
+
+RawHeader = tuple[bytes, bytes, bytes]  # (name, lowered name, value), as httpx stores a header
 
 
 def header_value(headers: Any, name: str) -> str | None:
@@ -26,3 +28,9 @@ def header_value(headers: Any, name: str) -> str | None:
 def header_pairs(headers: Any) -> list[tuple[str, str]]:
     """Every header as (name, value) pairs."""
     return headers if isinstance(headers, list) else list(headers.multi_items())
+
+
+def raw_header(name: str, value: str) -> RawHeader:
+    """A header as httpx stores it; ASCII, as httpx requires (a non-ASCII value fails as it would there)."""
+    encoded = name.encode("ascii")
+    return encoded, encoded.lower(), value.encode("ascii")

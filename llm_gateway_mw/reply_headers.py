@@ -10,6 +10,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
+from .headers import RawHeader
+
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
@@ -17,7 +19,6 @@ if TYPE_CHECKING:
 
 __all__ = ["RawHeader", "add_headers", "as_text", "gateway_header_pairs", "gateway_headers", "header_text"]
 
-RawHeader = tuple[bytes, bytes, bytes]  # (name, lowered name, value), as httpx stores a header
 
 _REQUEST_ID = b"x-llm-gateway-request-id"
 _DEPLOYMENT = b"x-llm-gateway-deployment"

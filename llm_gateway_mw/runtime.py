@@ -21,6 +21,7 @@ from .context import current_call_context
 from .dialects import Dialect
 from .effects import Upstream
 from .errors import UnknownModelError
+from .headers import raw_header
 from .policy.admission import Policy
 from .policy.pricing import Price, cost_usd
 from .providers.deployment import Deployment, passthrough_deployment
@@ -290,12 +291,12 @@ class Runtime:
     def inject_traceparent(self, attempt: AttemptRecord, headers: Any) -> None:
         """Send the attempt span's W3C trace context upstream (``[telemetry] propagate_traceparent``).
 
-        ``headers``: a request's (name, value) pairs, or the SDK's own headers object (passthrough).
+        ``headers``: a request's headers as httpx stores them, or the SDK's own headers object (passthrough).
         """
         carrier: dict[str, str] = {}
         self.telemetry.inject_traceparent(attempt, carrier)
         if isinstance(headers, list):
-            headers.extend(carrier.items())
+            headers.extend(raw_header(name, value) for name, value in carrier.items())
         else:
             headers.update(carrier)
 

@@ -41,8 +41,10 @@ if TYPE_CHECKING:
 __all__ = ["transport_classes"]
 
 
-def _inbound(binding: Binding, request: Any, operation: str, raw: bytes) -> Inbound:
-    scanned = scan_request(raw)  # a passthrough call never needs the body decoded
+def _inbound(
+    binding: Binding, request: Any, operation: str, raw: bytes, scanned: tuple[str, bool] | None
+) -> Inbound:
+    """The SDK's request as the pipeline reads it (``scanned``: model and stream read off ``raw``)."""
     if scanned is None:
         body, model, stream = parse_body(raw)
     else:
@@ -144,7 +146,8 @@ def transport_classes(module: ModuleType) -> tuple[type, type]:
             if operation is None:
                 return self._forward(request)
             raw = request.read()
-            lane = enter(runtime, binding, operation, request, raw)
+            scanned = scan_request(raw)  # a passthrough call never needs the body decoded
+            lane = enter(runtime, binding, operation, request, raw, scanned)
             if isinstance(lane, Outcome):  # the express lane's policy refused the call
                 outcome = lane
             elif lane is not None:  # the express lane: the upstream's own response comes back
@@ -152,11 +155,11 @@ def transport_classes(module: ModuleType) -> tuple[type, type]:
                 response = finish(runtime, lane, reply)
                 if response is not None:
                     return response
-                inbound = _inbound(binding, request, operation, raw)
+                inbound = _inbound(binding, request, operation, raw, scanned)
                 outcome = resume_sync(runtime, binding, inbound, lane, reply)
             else:
                 try:
-                    inbound = _inbound(binding, request, operation, raw)
+                    inbound = _inbound(binding, request, operation, raw, scanned)
                 except GatewayRefusal as refusal:
                     return _refusal_response(module, binding, refusal)
                 outcome = call_sync(runtime, binding, inbound)
@@ -195,7 +198,8 @@ def transport_classes(module: ModuleType) -> tuple[type, type]:
             if operation is None:
                 return await self._forward(request)
             raw = await request.aread()
-            lane = enter(runtime, binding, operation, request, raw)
+            scanned = scan_request(raw)  # a passthrough call never needs the body decoded
+            lane = enter(runtime, binding, operation, request, raw, scanned)
             if isinstance(lane, Outcome):  # refused (see the sync transport)
                 outcome = lane
             elif lane is not None:  # the express lane (see the sync transport)
@@ -203,11 +207,11 @@ def transport_classes(module: ModuleType) -> tuple[type, type]:
                 response = finish(runtime, lane, reply)
                 if response is not None:
                     return response
-                inbound = _inbound(binding, request, operation, raw)
+                inbound = _inbound(binding, request, operation, raw, scanned)
                 outcome = await resume_async(runtime, binding, inbound, lane, reply)
             else:
                 try:
-                    inbound = _inbound(binding, request, operation, raw)
+                    inbound = _inbound(binding, request, operation, raw, scanned)
                 except GatewayRefusal as refusal:
                     return _refusal_response(module, binding, refusal)
                 outcome = await call_async(runtime, binding, inbound)

@@ -15,8 +15,8 @@ from urllib.parse import urlsplit
 from ..config.schema import ModelConfig, ProviderConfig
 from ..dialects import Dialect
 from ..effects import UpstreamRequest
-from ..errors import MissingCredentialsError
-from ..headers import header_pairs
+from ..errors import ConfigError, MissingCredentialsError
+from ..headers import RawHeader, header_pairs, raw_header
 from ..inbound import Inbound
 from ..jsonwire import dumps_compact
 
@@ -32,6 +32,8 @@ _PROVIDER_KIND = {
 _DEFAULT_BASE = {"openai": "https://api.openai.com/v1", "anthropic": "https://api.anthropic.com"}
 _OPENAI_PATHS = {"chat": "/chat/completions", "embeddings": "/embeddings", "responses": "/responses"}
 ANTHROPIC_VERSION = "2023-06-01"
+_ANTHROPIC_VERSION = (b"anthropic-version", b"anthropic-version", ANTHROPIC_VERSION.encode())
+_CONTENT_TYPE_JSON = (b"content-type", b"content-type", b"application/json")
 _SERVERS: dict[str, tuple[str | None, int | None]] = {}
 
 # Request headers never forwarded: credentials, framing, and the gateway's own controls.
@@ -70,8 +72,11 @@ class Deployment:
     passthrough: bool = False
     # What every attempt record copies (name, provider, kind, upstream model, address, port): built once.
     attempt_facts: tuple[str, str, str, str, str | None, int | None] = field(init=False, repr=False)
+    # The provider's own headers and the JSON content type, as httpx stores headers: built once.
+    _provider_headers: tuple[RawHeader, ...] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
+        self._provider_headers = _provider_headers(self.provider)
         address, port = self.server
         self.attempt_facts = (
             self.name,
@@ -152,14 +157,15 @@ class Deployment:
             )
         assert body is not None, "a declared deployment's body is translated for it first"
         target = self.target_dialect(inbound.dialect)
-        same_dialect = target == inbound.dialect
-        headers = _forwarded(inbound.headers, same_dialect, inbound.dialect)
+        # Every header as httpx stores it, (name, lowered name, value) bytes: the caller's go on as
+        # they came, with no decoding and encoding again per call (``HttpUpstream`` sends them as they are).
+        headers = _forwarded(inbound.headers, target == inbound.dialect, inbound.dialect)
         provider = self.provider
         assert provider is not None
         if target == "anthropic":
             url = self.base_url + "/v1/messages"
-            if not _has_header(headers, "anthropic-version"):
-                headers.append(("anthropic-version", ANTHROPIC_VERSION))
+            if not any(lowered == b"anthropic-version" for _, lowered, _ in headers):
+                headers.append(_ANTHROPIC_VERSION)
         elif self.provider_type == "azure-openai":
             url = (
                 f"{self.base_url}/openai/deployments/{self.upstream_model}{_OPENAI_PATHS[inbound.operation]}"
@@ -168,10 +174,8 @@ class Deployment:
         else:
             url = self.base_url + _OPENAI_PATHS[inbound.operation]
         if self.provider_type != "mock":
-            headers.extend(self._auth_headers(provider, target))
-        headers.extend(provider.headers.items())
-        if not any(name.lower() == "content-type" for name in provider.headers):
-            headers.append(("content-type", "application/json"))
+            headers.extend(raw_header(name, value) for name, value in self._auth_headers(provider, target))
+        headers.extend(self._provider_headers)
         body["model"] = self.upstream_model
         raw = dumps_compact(body).encode()
         return UpstreamRequest("POST", url, headers, raw, inbound.stream, timeout, json_body=body)
@@ -199,37 +203,42 @@ _NEVER_FORWARD_BYTES = frozenset(name.encode() for name in _NEVER_FORWARD)
 _DIALECT_PREFIXES_BYTES = {d: tuple(p.encode() for p in ps) for d, ps in _DIALECT_PREFIXES.items()}
 
 
-def _forwarded(headers: Any, same_dialect: bool, inbound: Dialect) -> list[tuple[Any, Any]]:
+def _provider_headers(provider: ProviderConfig | None) -> tuple[RawHeader, ...]:
+    configured = provider.headers if provider is not None else {}
+    try:
+        headers = [raw_header(name, value) for name, value in configured.items()]
+    except UnicodeEncodeError:
+        assert provider is not None
+        raise ConfigError(
+            "header names and values must be ASCII (HTTP carries nothing else): percent-encode the value",
+            path=f"providers.{provider.name}.headers",
+        ) from None
+    if not any(lowered == b"content-type" for _, lowered, _ in headers):
+        headers.append(_CONTENT_TYPE_JSON)
+    return tuple(headers)
+
+
+def _forwarded(headers: Any, same_dialect: bool, inbound: Dialect) -> list[RawHeader]:
     """The caller's headers to send on: credentials, framing and (across dialects) SDK headers dropped.
 
     An HTTP library's ``Headers`` object is filtered on the lowered bytes it already stores, and
-    its (name, value) bytes go on as they are: nothing is decoded and encoded again per call.
+    its entries go on as they are: nothing is decoded and encoded again per call.
     """
     stored = None if isinstance(headers, list) else getattr(headers, "_list", None)
+    never = _NEVER_FORWARD_BYTES
     if isinstance(stored, list):
-        never = _NEVER_FORWARD_BYTES
         if same_dialect:
-            return [(name, value) for name, lowered, value in stored if lowered not in never]
+            return [header for header in stored if header[1] not in never]
         skip = _DIALECT_PREFIXES_BYTES[inbound]
-        return [
-            (name, value)
-            for name, lowered, value in stored
-            if lowered not in never and not lowered.startswith(skip)
-        ]
+        return [header for header in stored if header[1] not in never and not header[1].startswith(skip)]
     prefixes = () if same_dialect else _DIALECT_PREFIXES[inbound]
-    out: list[tuple[Any, Any]] = []
+    out: list[RawHeader] = []
     for key, value in header_pairs(headers):
         lowered = key.lower()
         if lowered in _NEVER_FORWARD or (prefixes and lowered.startswith(prefixes)):
             continue
-        out.append((key, value))
+        out.append(raw_header(key, value))
     return out
-
-
-def _has_header(headers: list[tuple[Any, Any]], name: str) -> bool:
-    """Whether ``headers`` (str or bytes pairs) has ``name`` (lower case)."""
-    names = (name, name.encode())
-    return any(key.lower() in names for key, _ in headers)
 
 
 def passthrough_deployment(model: str, dialect: Dialect, base_url: str) -> Deployment:

@@ -13,6 +13,7 @@ from types import ModuleType
 from typing import Any
 
 from ..effects import Failure, UpstreamReply, UpstreamRequest
+from ..headers import RawHeader
 
 __all__ = ["HttpStreamHandle", "HttpUpstream"]
 
@@ -129,7 +130,7 @@ class HttpUpstream:
         return client.build_request(
             request.method,
             request.url,
-            headers=request.headers,
+            headers=[(name, value) for name, _, value in request.headers],
             content=request.body,
             timeout=request.timeout,
         )
@@ -207,22 +208,15 @@ class HttpUpstream:
                 await client.aclose()
 
 
-def _set_headers(headers: Any, host: bytes, length: int, pairs: list[tuple[Any, Any]]) -> None:
-    """Fill a new request's empty ``Headers``: Host, Content-Length, then ``pairs`` (str or bytes).
-
-    Stored as httpx keeps them, (name, lowered name, value) bytes, without a normalising call per
-    header; str names and values are ASCII-encoded as httpx would, so a non-ASCII value fails alike.
-    """
+def _set_headers(headers: Any, host: bytes, length: int, given: list[RawHeader]) -> None:
+    """Fill a new request's empty ``Headers``: Host, Content-Length, then ``given`` as they are."""
     stored = getattr(headers, "_list", None)
     if not isinstance(stored, list) or stored:  # not the httpx we know: let it normalise every header
-        headers.update([(b"Host", host), (b"Content-Length", b"%d" % length), *pairs])
+        headers.update([(b"Host", host), (b"Content-Length", b"%d" % length), *((n, v) for n, _, v in given)])
         return
     stored.append((b"Host", b"host", host))
     stored.append((b"Content-Length", b"content-length", b"%d" % length))
-    for name, value in pairs:
-        if type(name) is not bytes:
-            name = name.encode("ascii")
-        stored.append((name, name.lower(), value if type(value) is bytes else value.encode("ascii")))
+    stored.extend(given)
 
 
 def _identity(response: Any) -> bool:

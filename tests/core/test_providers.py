@@ -9,7 +9,8 @@ import pytest
 
 from llm_gateway_mw import Gateway
 from llm_gateway_mw.config import load_config
-from llm_gateway_mw.errors import MissingCredentialsError
+from llm_gateway_mw.effects import UpstreamRequest
+from llm_gateway_mw.errors import ConfigError, MissingCredentialsError
 from llm_gateway_mw.inbound import Inbound
 from llm_gateway_mw.providers.deployment import Deployment
 
@@ -36,6 +37,11 @@ def inbound(dialect: str = "openai", operation: str = "chat") -> Inbound:
     )
 
 
+def sent(request: UpstreamRequest) -> dict[str, str]:
+    """The request's headers by lowered name (they are kept as httpx stores them: bytes triples)."""
+    return {lowered.decode(): value.decode() for _, lowered, value in request.headers}
+
+
 def deployment(provider: dict[str, object], model: str = "m") -> Deployment:
     config = load_config(
         {"providers": {"p": provider}, "models": [{"name": "m", "provider": "p", "model": model}]}
@@ -53,7 +59,7 @@ def test_azure_openai_url_and_api_key_header(monkeypatch: pytest.MonkeyPatch) ->
     assert request.url == (
         "https://res.openai.azure.com/openai/deployments/gpt4o-deploy/chat/completions?api-version=2024-10-21"
     )
-    headers = dict(request.headers)
+    headers = sent(request)
     assert headers["api-key"] == "az-key" and "authorization" not in headers
     assert dep.provider_kind == "azure.ai.openai" and dep.server == ("res.openai.azure.com", 443)
 
@@ -64,7 +70,7 @@ def test_openai_provider_replaces_the_apps_key_and_keeps_app_headers(monkeypatch
         {"type": "openai", "organization": "org-1", "headers": {"x-extra": "1"}}, model="gpt-4o-2024"
     )
     request = dep.build_request(inbound(), {"model": "m", "messages": []}, 5.0)
-    headers = dict(request.headers)
+    headers = sent(request)
     assert request.url == "https://api.openai.com/v1/chat/completions"
     assert headers["authorization"] == "Bearer provider-key" and headers["openai-organization"] == "org-1"
     assert (
@@ -80,7 +86,7 @@ def test_cross_dialect_drops_the_other_sdks_headers(monkeypatch: pytest.MonkeyPa
     monkeypatch.setenv("ANTHROPIC_API_KEY", "ant-key")
     dep = deployment({"type": "anthropic"})
     request = dep.build_request(inbound(), {"model": "m", "messages": [], "max_tokens": 5}, 5.0)
-    headers = dict(request.headers)
+    headers = sent(request)
     assert request.url == "https://api.anthropic.com/v1/messages"
     assert headers["x-api-key"] == "ant-key" and headers["anthropic-version"] == "2023-06-01"
     assert "x-stainless-lang" not in headers and headers["x-custom"] == "kept"
@@ -126,12 +132,25 @@ def test_sdk_headers_are_forwarded_as_their_own_bytes(
     ):
         from_pairs = dep.build_request(inbound(), {"model": "m", "messages": [], "max_tokens": 5}, 5.0)
         from_object = dep.build_request(as_object, {"model": "m", "messages": [], "max_tokens": 5}, 5.0)
-        decoded = [
-            (k.decode() if isinstance(k, bytes) else k, v.decode() if isinstance(v, bytes) else v)
-            for k, v in from_object.headers
-        ]
+        decoded = [(k.decode(), v.decode()) for k, _, v in from_object.headers]
         assert ("X-Custom", "kept") in decoded  # the caller's own spelling, unchanged
-        assert {(k.lower(), v) for k, v in decoded} == {(k.lower(), v) for k, v in from_pairs.headers}
+        assert {(k.lower(), v) for k, v in decoded} == set(sent(from_pairs).items())
+        assert all(lowered == name.lower() for name, lowered, _ in from_object.headers)
         assert not any(
             k.lower() in ("authorization", "content-length") and v == "Bearer app-key" for k, v in decoded
         )
+
+
+def test_provider_headers_must_be_ascii() -> None:
+    with pytest.raises(ConfigError, match="ASCII") as err:
+        deployment({"type": "openai", "headers": {"x-team": "équipe"}})
+    assert err.value.path == "providers.p.headers"
+
+
+def test_a_provider_content_type_replaces_the_default_one(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("OPENAI_API_KEY", "provider-key")
+    dep = deployment({"type": "openai", "headers": {"Content-Type": "application/json; charset=utf-8"}})
+    request = dep.build_request(inbound(), {"model": "m", "messages": []}, 5.0)
+    assert [v for _, lowered, v in request.headers if lowered == b"content-type"] == [
+        b"application/json; charset=utf-8"
+    ]
