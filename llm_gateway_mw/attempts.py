@@ -130,9 +130,15 @@ def first_result(first: FirstSend, reply: UpstreamReply) -> AttemptResult | None
 
 
 def _upstream_body(rt: Runtime, inbound: Inbound, deployment: Deployment) -> dict[str, Any] | None:
-    """The request body in the deployment's dialect (None on a passthrough: the SDK's bytes go as sent)."""
+    """The request body in the deployment's dialect, or None: the SDK's own bytes go (``build_request``).
+
+    None on a passthrough, and for a same-dialect deployment while the body is still undecoded
+    (a whole request the SDK wrote compactly: ``scan_request``): only its model changes then.
+    """
     if deployment.passthrough:
         return inbound.parsed
+    if inbound.parsed is None and deployment.target_dialect(inbound.dialect) == inbound.dialect:
+        return None
     return request_for(
         inbound.body,
         source=inbound.dialect,

@@ -26,34 +26,58 @@ def has_images(messages: Iterable[Any]) -> bool:
 def capability_problem(
     rt: Runtime, deployment: Deployment, inbound: Inbound, context_floor: int | None
 ) -> str | None:
-    """Why ``deployment`` cannot serve ``inbound`` (context window, tools, images), or None."""
+    """Why ``deployment`` cannot serve ``inbound`` (context window, tools, images), or None.
+
+    A body not decoded yet stays so when nothing in it could fail a check: no tool or image
+    support is declared missing, and the context window is unknown or larger than the body's
+    bytes (see ``_fits_undecoded``).
+    """
     model = deployment.model
     info = rt.model_info(deployment)
-    body = inbound.body
-    if body.get("tools"):
-        supports = (
-            model.supports_tools
-            if model is not None and model.supports_tools is not None
-            else (info.supports_tools if info is not None else None)
-        )
-        if supports is False:
-            return "declared without tool support"
-    messages = body.get("messages")
-    if isinstance(messages, list) and has_images(messages):
-        supports = (
-            model.supports_images
-            if model is not None and model.supports_images is not None
-            else (info.supports_images if info is not None else None)
-        )
-        if supports is False:
-            return "declared without image support"
+    tools_supported = (
+        model.supports_tools
+        if model is not None and model.supports_tools is not None
+        else (info.supports_tools if info is not None else None)
+    )
+    images_supported = (
+        model.supports_images
+        if model is not None and model.supports_images is not None
+        else (info.supports_images if info is not None else None)
+    )
     window = rt.context_window(deployment)
+    if window is not None and context_floor is not None and window <= context_floor:
+        return f"context window {window} is not larger than the one that overflowed ({context_floor})"
+    if tools_supported is not False and images_supported is not False and _fits_undecoded(inbound, window):
+        return None
+    body = inbound.body
+    if body.get("tools") and tools_supported is False:
+        return "declared without tool support"
+    messages = body.get("messages")
+    if isinstance(messages, list) and has_images(messages) and images_supported is False:
+        return "declared without image support"
     if window is not None:
-        if context_floor is not None and window <= context_floor:
-            return f"context window {window} is not larger than the one that overflowed ({context_floor})"
         from .policy.tokens import estimate_prompt_tokens
 
         estimate = estimate_prompt_tokens(body)
         if estimate > window:
             return f"prompt of about {estimate} tokens exceeds its context window of {window}"
     return None
+
+
+def _fits_undecoded(inbound: Inbound, window: int | None) -> bool:
+    """True when an undecoded body cannot exceed ``window`` whatever it holds (no need to decode it).
+
+    ``estimate_prompt_tokens`` counts at most one token per byte of a body without typed blocks
+    (text: 4 characters a token, at most 1.5 units per UTF-8 byte; a number 3 units; 4 tokens a
+    message, which takes more bytes than that): only images, files and tool blocks, all written
+    with a ``"type":`` key, weigh more than their bytes.
+    """
+    if inbound.parsed is not None:
+        return False  # decoded already: the checks cost little more than this one
+    if window is None:
+        return True
+    raw = inbound.raw_body
+    return len(raw) <= window and _TYPED_BLOCK not in raw
+
+
+_TYPED_BLOCK = b'"type":'

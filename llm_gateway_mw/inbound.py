@@ -15,7 +15,16 @@ from .headers import header_value
 from .jsonwire import loads_json
 from .records import RequestParams
 
-__all__ = ["Inbound", "loads_json", "operation_for", "params_of", "parse_body", "scan_request", "sdk_timeout"]
+__all__ = [
+    "Inbound",
+    "loads_json",
+    "operation_for",
+    "params_of",
+    "parse_body",
+    "replace_model",
+    "scan_request",
+    "sdk_timeout",
+]
 
 _OPENAI_OPERATIONS = (
     ("/chat/completions", "chat"),
@@ -73,6 +82,7 @@ class Inbound:
 
 _MODEL_KEY = b'"model":'
 _STREAM_KEY = b'"stream":'
+_MODEL_VALUE = b'"model":"'
 
 
 def scan_request(raw: bytes) -> tuple[str, bool] | None:
@@ -88,8 +98,8 @@ def scan_request(raw: bytes) -> tuple[str, bool] | None:
     """
     if raw[:1] != b"{" or raw.count(_MODEL_KEY) != 1 or _STREAM_KEY in raw:
         return None
-    start = raw.find(b'"model":"') + 9
-    if start < 9:
+    start = raw.find(_MODEL_VALUE) + len(_MODEL_VALUE)
+    if start < len(_MODEL_VALUE):
         return None
     end = raw.find(b'"', start)
     value = raw[start:end]
@@ -99,6 +109,18 @@ def scan_request(raw: bytes) -> tuple[str, bool] | None:
         return value.decode(), False
     except UnicodeDecodeError:
         return None
+
+
+def replace_model(raw: bytes, model: bytes) -> bytes:
+    """``raw`` with its ``"model"`` string's content replaced by ``model`` (already JSON-escaped).
+
+    For a body ``scan_request`` read: exactly one ``"model":"...`` key, its value free of escapes.
+    """
+    start = raw.find(_MODEL_VALUE)
+    if start < 0:
+        raise ValueError("replace_model needs a body scan_request has read")
+    start += len(_MODEL_VALUE)
+    return raw[:start] + model + raw[raw.find(b'"', start) :]
 
 
 def sdk_timeout(request: Any) -> float | None:

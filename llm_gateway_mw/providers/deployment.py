@@ -7,6 +7,7 @@ client's own upstream, so wrapping never breaks an existing client.
 
 from __future__ import annotations
 
+import json
 import os
 from dataclasses import dataclass, field
 from typing import Any
@@ -17,7 +18,7 @@ from ..dialects import Dialect
 from ..effects import UpstreamRequest
 from ..errors import ConfigError, MissingCredentialsError
 from ..headers import RawHeader, header_pairs, raw_header
-from ..inbound import Inbound
+from ..inbound import Inbound, replace_model
 from ..jsonwire import dumps_compact
 
 __all__ = ["Deployment", "passthrough_deployment"]
@@ -74,9 +75,11 @@ class Deployment:
     attempt_facts: tuple[str, str, str, str, str | None, int | None] = field(init=False, repr=False)
     # The provider's own headers and the JSON content type, as httpx stores headers: built once.
     _provider_headers: tuple[RawHeader, ...] = field(init=False, repr=False)
+    _model_json: bytes = field(init=False, repr=False)  # the upstream model as a JSON string's content
 
     def __post_init__(self) -> None:
         self._provider_headers = _provider_headers(self.provider)
+        self._model_json = json.dumps(self.upstream_model)[1:-1].encode()
         address, port = self.server
         self.attempt_facts = (
             self.name,
@@ -143,7 +146,11 @@ class Deployment:
     def build_request(
         self, inbound: Inbound, body: dict[str, Any] | None, timeout: float | None
     ) -> UpstreamRequest:
-        """Address ``body`` (in this deployment's dialect; None on a passthrough) to this deployment."""
+        """Address ``body`` (in this deployment's dialect) to this deployment.
+
+        ``body`` None: the SDK's request goes as it came, on a passthrough, or with its model
+        replaced for a same-dialect deployment (the body is undecoded: ``Inbound.parsed`` None).
+        """
         if self.passthrough:
             return UpstreamRequest(
                 inbound.method,
@@ -155,7 +162,6 @@ class Deployment:
                 json_body=inbound.parsed,  # None when not decoded: a passthrough never needs it
                 raw=inbound.raw_request,
             )
-        assert body is not None, "a declared deployment's body is translated for it first"
         target = self.target_dialect(inbound.dialect)
         # Every header as httpx stores it, (name, lowered name, value) bytes: the caller's go on as
         # they came, with no decoding and encoding again per call (``HttpUpstream`` sends them as they are).
@@ -176,8 +182,11 @@ class Deployment:
         if self.provider_type != "mock":
             headers.extend(raw_header(name, value) for name, value in self._auth_headers(provider, target))
         headers.extend(self._provider_headers)
-        body["model"] = self.upstream_model
-        raw = dumps_compact(body).encode()
+        if body is None:  # the caller's bytes, undecoded (same dialect): only the model is replaced
+            raw = replace_model(inbound.raw_body, self._model_json)
+        else:
+            body["model"] = self.upstream_model
+            raw = dumps_compact(body).encode()
         return UpstreamRequest("POST", url, headers, raw, inbound.stream, timeout, json_body=body)
 
     def _auth_headers(self, provider: ProviderConfig, target: Dialect) -> list[tuple[str, str]]:

@@ -59,3 +59,16 @@ def test_a_scanned_body_is_parsed_when_first_read_and_refused_then_if_unusable()
         inbound.body  # noqa: B018  (reading it parses it)
     good = Inbound("openai", "chat", "POST", "", [], compact({"model": "m"}), None, "m", False, None)
     assert good.body == {"model": "m"} and good.parsed == {"model": "m"}
+
+
+@pytest.mark.parametrize("model", ["gpt-4o-2024-08-06", 'my "quoted" model', "modèle", ""])
+def test_replace_model_swaps_only_the_model_string(model: str) -> None:
+    from llm_gateway_mw.inbound import replace_model
+
+    body = {"messages": [{"role": "user", "content": "a model: the model"}], "model": "m", "n": 1}
+    raw = json.dumps(body, separators=(",", ":")).encode()
+    assert scan_request(raw) == ("m", False)
+    replaced = replace_model(raw, json.dumps(model)[1:-1].encode())
+    assert json.loads(replaced) == {**body, "model": model}
+    with pytest.raises(ValueError, match="scan_request"):
+        replace_model(b'{"model": "spaced"}', b"x")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import anthropic
 import httpx
@@ -233,3 +234,47 @@ def test_request_headers_are_stored_as_httpx_would_store_them(module_name: str) 
         raw_header("x-name", "café")
     with pytest.raises(UnicodeEncodeError):
         module.Headers([("x-name", "café")])
+
+
+@pytest.mark.parametrize("is_async", [False, True], ids=["sync", "async"])
+def test_a_same_dialect_deployment_gets_the_sdks_bytes_with_its_model(
+    upstream: FakeUpstream, monkeypatch: pytest.MonkeyPatch, is_async: bool
+) -> None:
+    """No decode on the request path once the plan is built: the SDK's compact body goes on, only
+    its model replaced."""
+    import asyncio
+
+    import llm_gateway_mw.inbound as inbound_module
+
+    def no_decoding(raw: bytes) -> None:
+        raise AssertionError("the request body was decoded on the request path")
+
+    gateway = Gateway(two_dialects(upstream))
+    messages = [{"role": "user", "content": 'say "hi" \u00e9'}]
+
+    async def twice_async() -> Any:
+        aclient = gateway.wrap(openai.AsyncOpenAI(api_key="k", base_url="http://127.0.0.1:9/v1"))
+        await aclient.chat.completions.create(model="gpt-4o", messages=messages)  # builds the plan
+        monkeypatch.setattr(inbound_module, "parse_body", no_decoding)
+        return await aclient.chat.completions.create(model="gpt-4o", messages=messages, temperature=0.2)
+
+    if is_async:
+        reply = asyncio.run(twice_async())
+    else:
+        client = gateway.wrap(openai.OpenAI(api_key="k", base_url="http://127.0.0.1:9/v1"))
+        client.chat.completions.create(model="gpt-4o", messages=messages)  # builds the plan
+        monkeypatch.setattr(inbound_module, "parse_body", no_decoding)
+        reply = client.chat.completions.create(model="gpt-4o", messages=messages, temperature=0.2)
+    assert reply.choices[0].message.content
+    sent = upstream.last_request
+    assert sent.body == {"messages": messages, "model": "gpt-4o-2024-08-06", "temperature": 0.2}
+    assert b'"model":"gpt-4o-2024-08-06"' in sent.raw_body and b'"model":"gpt-4o"' not in sent.raw_body
+
+
+def test_a_cross_dialect_deployment_still_gets_a_translated_body(upstream: FakeUpstream) -> None:
+    gateway = Gateway(two_dialects(upstream))
+    client = gateway.wrap(openai.OpenAI(api_key="k", base_url="http://127.0.0.1:9/v1"))
+    client.chat.completions.create(model="claude-sonnet", messages=[{"role": "user", "content": "hi"}])
+    sent = upstream.last_request
+    assert sent.path == "/v1/messages" and sent.body["model"] == "claude-sonnet-4-5"
+    assert sent.body["messages"] == [{"role": "user", "content": "hi"}] and sent.body["max_tokens"] > 0

@@ -314,3 +314,61 @@ def test_untranslatable_fallback_is_skipped_not_fatal(
     completion = client(gateway).chat.completions.create(model="gpt", messages=MESSAGES, logit_bias={"1": 1})
     assert completion.choices[0].message.content == "Hello from last"
     assert (len(first.requests), len(claude.requests), len(last.requests)) == (1, 0, 1)
+
+
+def test_prechecks_read_an_undecoded_body_only_when_it_could_fail_them(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Within a known window and free of typed blocks, a body is not decoded for the checks."""
+    import llm_gateway_mw.inbound as inbound_module
+
+    decoded: list[bytes] = []
+    parse = inbound_module.parse_body
+
+    def counting(raw: bytes) -> Any:
+        decoded.append(raw)
+        return parse(raw)
+
+    gateway = Gateway(
+        mock_config(
+            [
+                {"name": "small", "provider": "p1", "context_window": 400},
+                {"name": "big", "provider": "p2", "context_window": 100000},
+            ],
+            fallbacks={"small": ["big"]},
+        )
+    )
+    c = client(gateway)
+    c.chat.completions.create(model="small", messages=MESSAGES)  # the first call builds the plan
+    monkeypatch.setattr(inbound_module, "parse_body", counting)
+    c.chat.completions.create(model="small", messages=MESSAGES)
+    assert served_by(gateway) == "p1" and decoded == []  # 60-odd bytes cannot exceed 400 tokens
+    c.chat.completions.create(model="small", messages=[{"role": "user", "content": "word " * 400}])
+    assert served_by(gateway) == "p2" and len(decoded) == 1  # 2 KB might: estimated, too long
+
+
+def test_the_estimate_never_exceeds_the_bytes_of_a_body_without_typed_blocks() -> None:
+    """What lets the pre-checks leave a short body undecoded (``capabilities._fits_undecoded``)."""
+    import json
+    import random
+
+    from llm_gateway_mw.policy.tokens import estimate_prompt_tokens
+
+    rng = random.Random(7)
+    alphabet = 'ab \n"\\é中😀1' + "".join(chr(c) for c in range(0x20, 0x7F))
+    for _ in range(2000):
+        messages = [
+            {
+                "role": rng.choice(["user", "assistant", "system"]),
+                "content": "".join(rng.choices(alphabet, k=rng.randint(0, 12))),
+            }
+            for _ in range(rng.randint(0, 4))
+        ]
+        body: dict[str, Any] = {"messages": messages, "model": "m"}
+        if rng.random() < 0.3:
+            body["input"] = rng.choice(["", "x", [1, 2, 3], ["a", "bb"]])
+        if rng.random() < 0.3:
+            body["system"] = "".join(rng.choices(alphabet, k=rng.randint(0, 5)))
+        raw = json.dumps(body, separators=(",", ":"), ensure_ascii=rng.random() < 0.5).encode()
+        assert b'"type":' not in raw
+        assert estimate_prompt_tokens(body) <= len(raw), raw
