@@ -120,16 +120,21 @@ def test_least_busy_spreads_concurrent_calls() -> None:
     assert counts == Counter({"a": 5, "b": 5})
 
 
-def test_context_window_precheck_skips_small_deployments() -> None:
-    gateway = Gateway(
+def small_then_big(*, small_window: int) -> Gateway:
+    """A model with a small context window, falling back to one with a large window."""
+    return Gateway(
         mock_config(
             [
-                {"name": "small", "provider": "p1", "context_window": 50},
+                {"name": "small", "provider": "p1", "context_window": small_window},
                 {"name": "big", "provider": "p2", "context_window": 100000},
             ],
             fallbacks={"small": ["big"]},
         )
     )
+
+
+def test_context_window_precheck_skips_small_deployments() -> None:
+    gateway = small_then_big(small_window=50)
     c = client(gateway)
     long_prompt = [{"role": "user", "content": "word " * 400}]
     c.chat.completions.create(model="small", messages=long_prompt)
@@ -329,15 +334,7 @@ def test_prechecks_read_an_undecoded_body_only_when_it_could_fail_them(
         decoded.append(raw)
         return parse(raw)
 
-    gateway = Gateway(
-        mock_config(
-            [
-                {"name": "small", "provider": "p1", "context_window": 400},
-                {"name": "big", "provider": "p2", "context_window": 100000},
-            ],
-            fallbacks={"small": ["big"]},
-        )
-    )
+    gateway = small_then_big(small_window=400)
     c = client(gateway)
     c.chat.completions.create(model="small", messages=MESSAGES)  # the first call builds the plan
     monkeypatch.setattr(inbound_module, "parse_body", counting)
