@@ -91,23 +91,30 @@ def enter(
     record_plan(call, plan, model)
     if rt.telemetry_on:
         rt.telemetry.start_call(call)
-    admission = None
-    if rt.policy_active:
-        try:
-            admission = rt.policy.admit_in_place(call)  # limits
-        except GatewayRefusal as refusal:
-            return refused(rt, call, binding.dialect, refusal)
-        except Exception as unexpected:
-            abandon(rt, call, unexpected)
-            raise
+    admission: Admission | None = None
     limit = rt.retry_timeout  # the whole of it is left for the first attempt
-    attempt = rt.new_attempt(call, deployment, plan.groups[0].fallback_from)
-    if rt.propagate_traceparent:
-        rt.inject_traceparent(attempt, request.headers)
+    try:
+        if rt.policy_active:
+            admission = rt.policy.admit_in_place(call)  # limits
+        attempt = rt.new_attempt(call, deployment, plan.groups[0].fallback_from)
+        if rt.propagate_traceparent:
+            rt.inject_traceparent(attempt, request.headers)
+        requested = sdk_timeout(request)
+        timeout = limit if requested is None or requested > limit else requested
+        request.extensions["timeout"] = {
+            "connect": timeout,
+            "read": timeout,
+            "write": timeout,
+            "pool": timeout,
+        }
+    except GatewayRefusal as refusal:  # only the admission refuses
+        return refused(rt, call, binding.dialect, refusal)
+    except Exception as unexpected:  # a bug or an unforeseen input: give back, end the call, surface it
+        if admission is not None:
+            run_local(rt.policy.release(admission))
+        abandon(rt, call, unexpected)
+        raise
     health.in_flight += 1
-    requested = sdk_timeout(request)
-    timeout = limit if requested is None or requested > limit else requested
-    request.extensions["timeout"] = {"connect": timeout, "read": timeout, "write": timeout, "pool": timeout}
     deadline = time.monotonic() + limit
     return Lane(
         call, attempt, plan, deadline, timeout, deployment, health, upstream, binding.dialect, admission

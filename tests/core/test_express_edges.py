@@ -235,3 +235,28 @@ def test_only_request_rules_on_in_process_stores_are_admitted_in_place() -> None
         }
     )
     assert not lane({"cache": {"enabled": True}})
+
+
+def test_a_bug_while_entering_the_lane_ends_the_call(
+    upstream: FakeUpstream, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Admitted, then cut short before its request: recorded as ended with the error, nothing in flight."""
+    gateway = Gateway(LIMITS)
+    client = gateway.wrap(openai.OpenAI(api_key="test-key", base_url=upstream.openai_base_url))
+    client.chat.completions.create(model="gpt-4o-mini", messages=MESSAGES)  # builds the plan
+    runtime = gateway.runtime
+    real = runtime.new_attempt
+
+    def broken(*args: Any) -> Any:
+        raise RuntimeError("a bug in the bookkeeping")
+
+    monkeypatch.setattr(runtime, "new_attempt", broken)
+    with pytest.raises(RuntimeError, match="bookkeeping"):
+        client.chat.completions.create(model="gpt-4o-mini", messages=MESSAGES)
+    cut = list(runtime.recent)[-1]
+    assert (cut.error_type, cut.ended is not None, cut.rate_limit_remaining) == ("RuntimeError", True, 98)
+    monkeypatch.setattr(runtime, "new_attempt", real)
+    client.chat.completions.create(model="gpt-4o-mini", messages=MESSAGES)
+    # the cut call keeps its request counted, as in the pipeline
+    assert list(runtime.recent)[-1].rate_limit_remaining == 97
+    assert all(h.in_flight == 0 for h in runtime._health.values()) and len(upstream.requests) == 2
