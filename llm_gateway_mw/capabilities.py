@@ -7,10 +7,11 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from .inbound import Inbound
+    from .policy.pricing import ModelInfo
     from .providers.deployment import Deployment
     from .runtime import Runtime
 
-__all__ = ["capability_problem", "has_images"]
+__all__ = ["capabilities_of", "capability_problem", "has_images"]
 
 
 def has_images(messages: Iterable[Any]) -> bool:
@@ -32,19 +33,7 @@ def capability_problem(
     support is declared missing, and the context window is unknown or larger than the body's
     bytes (see ``_fits_undecoded``).
     """
-    model = deployment.model
-    info = rt.model_info(deployment)
-    tools_supported = (
-        model.supports_tools
-        if model is not None and model.supports_tools is not None
-        else (info.supports_tools if info is not None else None)
-    )
-    images_supported = (
-        model.supports_images
-        if model is not None and model.supports_images is not None
-        else (info.supports_images if info is not None else None)
-    )
-    window = rt.context_window(deployment)
+    tools_supported, images_supported, window = rt.capabilities(deployment)
     if window is not None and context_floor is not None and window <= context_floor:
         return f"context window {window} is not larger than the one that overflowed ({context_floor})"
     if tools_supported is not False and images_supported is not False and _fits_undecoded(inbound, window):
@@ -81,3 +70,22 @@ def _fits_undecoded(inbound: Inbound, window: int | None) -> bool:
 
 
 _TYPED_BLOCK = b'"type":'
+
+
+def capabilities_of(
+    deployment: Deployment, info: ModelInfo | None, window: int | None
+) -> tuple[bool | None, bool | None, int | None]:
+    """(tools supported, images supported, context window): the configuration's word, else the
+    bundled table's ``info``; None where neither says."""
+    model = deployment.model
+    tools = (
+        model.supports_tools
+        if model is not None and model.supports_tools is not None
+        else (info.supports_tools if info is not None else None)
+    )
+    images = (
+        model.supports_images
+        if model is not None and model.supports_images is not None
+        else (info.supports_images if info is not None else None)
+    )
+    return tools, images, window

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from types import ModuleType
 from typing import TYPE_CHECKING, Any, Protocol
 
-from .capabilities import capability_problem
+from .capabilities import capabilities_of, capability_problem
 from .config.schema import GatewayConfig
 from .context import current_call_context
 from .dialects import Dialect
@@ -109,6 +109,7 @@ class Runtime:
         self._info: dict[str, ModelInfo | None] = {}
         self._prices: dict[str, Price | None] = {}
         self._fixed_plans: dict[str, Plan] = {}
+        self._capabilities: dict[str, tuple[bool | None, bool | None, int | None]] = {}
         self.recent: deque[CallRecord] = deque(maxlen=200)
         self._id_head = f"gw-{os.urandom(4).hex()}-"  # then a counter: unique per gateway
         self._id_counter = 0
@@ -232,6 +233,14 @@ class Runtime:
     def unit_price(self, deployment: Deployment) -> float | None:
         price = self.price(deployment)
         return None if price is None else float(price.input + price.output)
+
+    def capabilities(self, deployment: Deployment) -> tuple[bool | None, bool | None, int | None]:
+        """(tools supported, images supported, context window) of a deployment (looked up once)."""
+        known = self._capabilities.get(deployment.id)
+        if known is None:
+            known = capabilities_of(deployment, self.model_info(deployment), self.context_window(deployment))
+            self._capabilities[deployment.id] = known
+        return known
 
     def context_window(self, deployment: Deployment) -> int | None:
         if deployment.model is not None and deployment.model.context_window:

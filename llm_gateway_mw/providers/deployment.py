@@ -76,6 +76,9 @@ class Deployment:
     # The provider's own headers and the JSON content type, as httpx stores headers: built once.
     _provider_headers: tuple[RawHeader, ...] = field(init=False, repr=False)
     _model_json: bytes = field(init=False, repr=False)  # the upstream model as a JSON string's content
+    _auth_cache: tuple[str, Dialect, tuple[RawHeader, ...]] | None = field(
+        default=None, init=False, repr=False
+    )
 
     def __post_init__(self) -> None:
         self._provider_headers = _provider_headers(self.provider)
@@ -180,7 +183,7 @@ class Deployment:
         else:
             url = self.base_url + _OPENAI_PATHS[inbound.operation]
         if self.provider_type != "mock":
-            headers.extend(raw_header(name, value) for name, value in self._auth_headers(provider, target))
+            headers.extend(self._auth_raw(provider, target))
         headers.extend(self._provider_headers)
         if body is None:  # the caller's bytes, undecoded (same dialect): only the model is replaced
             raw = replace_model(inbound.raw_body, self._model_json)
@@ -188,6 +191,17 @@ class Deployment:
             body["model"] = self.upstream_model
             raw = dumps_compact(body).encode()
         return UpstreamRequest("POST", url, headers, raw, inbound.stream, timeout, json_body=body)
+
+    def _auth_raw(self, provider: ProviderConfig, target: Dialect) -> tuple[RawHeader, ...]:
+        """The credential headers as httpx stores them, built again only when the key changes."""
+        key = provider.api_key or (os.environ.get(provider.key_variable) if provider.key_variable else None)
+        cached = self._auth_cache
+        if key and cached is not None and cached[0] == key and cached[1] == target:
+            return cached[2]
+        headers = tuple(raw_header(name, value) for name, value in self._auth_headers(provider, target))
+        if key:
+            self._auth_cache = (key, target, headers)
+        return headers
 
     def _auth_headers(self, provider: ProviderConfig, target: Dialect) -> list[tuple[str, str]]:
         key = provider.api_key

@@ -154,3 +154,14 @@ def test_a_provider_content_type_replaces_the_default_one(monkeypatch: pytest.Mo
     assert [v for _, lowered, v in request.headers if lowered == b"content-type"] == [
         b"application/json; charset=utf-8"
     ]
+
+
+def test_a_rotated_key_is_sent_from_the_next_call_on(monkeypatch: pytest.MonkeyPatch) -> None:
+    dep = deployment({"type": "openai", "api_key_env": "ROTATING_KEY"})
+    for key in ("key-1", "key-1", "key-2"):
+        monkeypatch.setenv("ROTATING_KEY", key)
+        request = dep.build_request(inbound(), {"model": "m", "messages": []}, 5.0)
+        assert sent(request)["authorization"] == f"Bearer {key}"
+    monkeypatch.delenv("ROTATING_KEY")
+    with pytest.raises(MissingCredentialsError, match="ROTATING_KEY"):
+        dep.build_request(inbound(), {"model": "m", "messages": []}, 5.0)
