@@ -1,20 +1,22 @@
-"""The express lane: a whole call with nothing to check before it, begun and completed in place.
+"""The express lane: a whole call with nothing to check but request limits, begun and completed in place.
 
-With no limits, budget or cache configured, the common call (not streamed, a model whose plan
-is the same every call, a closed circuit) needs no stage but routing, one request and its
-accounting. Between two SDK calls the gateway's code and data are cold, so each extra layer a
-call touches costs far more than it does in a loop (benchmarks/README.md, "Fifth round"); the
-lane touches as few as it can, with the pipeline's own bookkeeping (``new_call``,
-``Runtime.new_attempt``, ``Runtime.succeed_attempt``, ``Runtime.end_call``):
+With no budget or cache configured (and at most request rate limits on in-process stores), the
+common call (not streamed, a model whose plan is the same every call, a closed circuit) needs
+no stage but routing, one request and its accounting. Between two SDK calls the gateway's code
+and data are cold, so each extra layer a call touches costs far more than it does in a loop
+(benchmarks/README.md, "Fifth round" and "Sixth round"); the lane touches as few as it can, with
+the pipeline's own bookkeeping (``new_call``, ``Runtime.new_attempt``, ``Runtime.succeed_attempt``,
+``Runtime.end_call``, the policy's ``admit_in_place`` / ``settle`` / ``release``):
 
 * ``enter`` / ``finish``: a passthrough model seen before, straight off the SDK's own request:
-  no ``Inbound``, no request object of the gateway's, the upstream's own response handed back.
-* ``begin`` / ``complete``: any other fixed plan, from an ``Inbound``; remembers passthrough
-  models for ``enter``.
+  no ``Inbound``, no request object of the gateway's, the upstream's own response handed back;
+  request limits are admitted in place, and a refusal ends the call there.
+* ``begin`` / ``complete``: any other fixed plan, from an ``Inbound``, with no policy at all;
+  remembers passthrough models for ``enter`` (``handle_call`` does when a policy is set).
 
 Anything else, and any reply that is not a usable answer, goes on in ``handle_call``, which
-takes the record and the first try as they are (``resume``). A test runs the same calls down
-every road and compares replies, records, headers, health and spans.
+takes the record, the admission and the first try as they are (``resume``). Tests run the same
+calls down every road and compare replies, records, headers, health and spans.
 """
 
 from __future__ import annotations
