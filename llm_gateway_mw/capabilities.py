@@ -72,11 +72,9 @@ def _fits_undecoded(inbound: Inbound, window: int | None) -> bool:
 _TYPED_BLOCK = b'"type":'
 
 
-def capabilities_of(
-    deployment: Deployment, info: ModelInfo | None, window: int | None
-) -> tuple[bool | None, bool | None, int | None]:
-    """(tools supported, images supported, context window): the configuration's word, else the
-    bundled table's ``info``; None where neither says."""
+def capabilities_of(deployment: Deployment, info: ModelInfo | None) -> tuple[bool | None, bool | None]:
+    """(tools supported, images supported): the configuration's word, else the bundled table's
+    ``info``; None where neither says."""
     model = deployment.model
     tools = (
         model.supports_tools
@@ -88,4 +86,4 @@ def capabilities_of(
         if model is not None and model.supports_images is not None
         else (info.supports_images if info is not None else None)
     )
-    return tools, images, window
+    return tools, images

@@ -238,7 +238,10 @@ class Runtime:
         """(tools supported, images supported, context window) of a deployment (looked up once)."""
         known = self._capabilities.get(deployment.id)
         if known is None:
-            known = capabilities_of(deployment, self.model_info(deployment), self.context_window(deployment))
+            known = (
+                *capabilities_of(deployment, self.model_info(deployment)),
+                self.context_window(deployment),
+            )
             self._capabilities[deployment.id] = known
         return known
 

@@ -194,16 +194,6 @@ class Deployment:
 
     def _auth_raw(self, provider: ProviderConfig, target: Dialect) -> tuple[RawHeader, ...]:
         """The credential headers as httpx stores them, built again only when the key changes."""
-        key = provider.api_key or (os.environ.get(provider.key_variable) if provider.key_variable else None)
-        cached = self._auth_cache
-        if key and cached is not None and cached[0] == key and cached[1] == target:
-            return cached[2]
-        headers = tuple(raw_header(name, value) for name, value in self._auth_headers(provider, target))
-        if key:
-            self._auth_cache = (key, target, headers)
-        return headers
-
-    def _auth_headers(self, provider: ProviderConfig, target: Dialect) -> list[tuple[str, str]]:
         key = provider.api_key
         if not key:
             variable = provider.key_variable
@@ -211,15 +201,25 @@ class Deployment:
             if variable and not key:
                 raise MissingCredentialsError(provider.name, variable)
         if not key:
-            return []
-        if provider.type == "azure-openai":
-            return [("api-key", key)]
-        if target == "anthropic":
-            return [("x-api-key", key)]
-        headers = [("authorization", f"Bearer {key}")]
-        if provider.organization:
-            headers.append(("openai-organization", provider.organization))
+            return ()
+        cached = self._auth_cache
+        if cached is not None and cached[0] == key and cached[1] == target:
+            return cached[2]
+        headers = tuple(raw_header(name, value) for name, value in _auth_headers(provider, target, key))
+        self._auth_cache = (key, target, headers)
         return headers
+
+
+def _auth_headers(provider: ProviderConfig, target: Dialect, key: str) -> list[tuple[str, str]]:
+    """The provider's credential headers for ``key``, as the target API expects them."""
+    if provider.type == "azure-openai":
+        return [("api-key", key)]
+    if target == "anthropic":
+        return [("x-api-key", key)]
+    headers = [("authorization", f"Bearer {key}")]
+    if provider.organization:
+        headers.append(("openai-organization", provider.organization))
+    return headers
 
 
 _NEVER_FORWARD_BYTES = frozenset(name.encode() for name in _NEVER_FORWARD)
