@@ -18,6 +18,7 @@ from .translate import request_for
 from .verdicts import AttemptResult, judge_reply, open_stream
 
 if TYPE_CHECKING:
+    from .binding import Binding
     from .dialects import Dialect
     from .drivers import CoreGen
     from .inbound import Inbound
@@ -25,7 +26,7 @@ if TYPE_CHECKING:
     from .providers.deployment import Deployment
     from .routing.health import DeploymentHealth
     from .routing.plan import Plan
-    from .runtime import Binding, Runtime
+    from .runtime import Runtime
 
 __all__ = [
     "FirstSend",

@@ -19,11 +19,12 @@ from .express import begin, complete, leave, resume
 from .pipeline import abandon, handle_call
 
 if TYPE_CHECKING:
+    from .binding import Binding
     from .effects import UpstreamReply
     from .express import Lane
     from .inbound import Inbound
     from .pipeline import Outcome
-    from .runtime import Binding, Runtime
+    from .runtime import Runtime
 
 __all__ = [
     "CoreGen",
@@ -158,23 +159,23 @@ async def call_async(rt: Runtime, binding: Binding, inbound: Inbound) -> Outcome
 def send_lane_sync(rt: Runtime, lane: Lane, request: Any) -> UpstreamReply:
     """Send an express-lane call's request (the SDK's own) with blocking I/O."""
     try:
-        return lane.upstream.exchange_sync(request)
+        return lane.target.upstream.exchange_sync(request)
     except BaseException as unexpected:  # failures come back as values: a bug, or an interrupt
         leave(rt, lane, unexpected)
         raise
     finally:
-        lane.health.in_flight -= 1
+        lane.target.health.in_flight -= 1
 
 
 async def send_lane_async(rt: Runtime, lane: Lane, request: Any) -> UpstreamReply:
     """Send an express-lane call's request on the running event loop."""
     try:
-        return await lane.upstream.exchange_async(request)
+        return await lane.target.upstream.exchange_async(request)
     except BaseException as unexpected:  # a bug, or the task cancelled: the call ends either way
         leave(rt, lane, unexpected)
         raise
     finally:
-        lane.health.in_flight -= 1
+        lane.target.health.in_flight -= 1
 
 
 def resume_sync(rt: Runtime, binding: Binding, inbound: Inbound, lane: Lane, reply: UpstreamReply) -> Outcome:

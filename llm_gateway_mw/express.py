@@ -26,27 +26,27 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from .attempts import FirstSend, FirstTarget, first_result, first_send, first_target
+from .context import current_call_context
 from .dialects.wire_usage import UNREADABLE, tail_usage
 from .effects import UpstreamRequest
 from .errors import GatewayRefusal
 from .inbound import sdk_timeout
-from .pipeline import Outcome, abandon, finish_whole, identify, new_call, refused
+from .pipeline import Outcome, abandon, finish_whole, identify, refused
 from .policy.admission import run_local
-from .records import PendingReply
-from .reply_headers import add_headers, gateway_headers
+from .policy.pricing import cost_usd
+from .records import NO_PARAMS, AttemptRecord, CallRecord, PendingReply
+from .reply_headers import add_headers, gateway_headers, lane_headers
 from .runtime import record_plan
 
 if TYPE_CHECKING:
+    from .binding import Binding, LaneTarget
+    from .context import UsageTally
     from .dialects import Dialect
     from .effects import UpstreamReply
     from .inbound import Inbound
     from .policy.admission import Admission
     from .providers.deployment import Deployment
-    from .records import AttemptRecord, CallRecord
-    from .routing.health import DeploymentHealth
-    from .routing.plan import Plan
-    from .runtime import Binding, Runtime
-    from .upstream.http import HttpUpstream
+    from .runtime import Runtime
 
 __all__ = ["Lane", "begin", "complete", "enter", "finish", "leave", "resume"]
 
@@ -57,14 +57,12 @@ class Lane:
 
     call: CallRecord
     attempt: AttemptRecord
-    plan: Plan
+    target: LaneTarget
     deadline: float
     timeout: float
-    deployment: Deployment
-    health: DeploymentHealth
-    upstream: HttpUpstream
     dialect: Dialect
     admission: Admission | None  # what the policy reserved for the call, to settle or release
+    tally: UsageTally | None  # the web request's usage, when a middleware counts it
 
 
 def enter(
@@ -78,27 +76,53 @@ def enter(
     Under a policy that admits in place (request rules on in-process stores) the call is admitted
     here; a refused call ends here, as its ``Outcome``. The request goes upstream as it is, its
     timeout cut to the call's deadline; the sender takes ``in_flight`` off again, then hands the
-    reply to ``finish``.
+    reply to ``finish``. The records are made here in one go, as ``new_call``, ``record_plan`` and
+    ``Runtime.new_attempt`` make them (the tests compare both roads' records field by field).
     """
-    if not rt.lane:
+    if not rt.lane or scanned is None:
         return None
-    known = binding.express.get(scanned[0]) if scanned is not None else None
-    if known is None:  # not a passthrough model ``begin`` has seen
+    model = scanned[0]
+    target = binding.express.get(model)
+    if target is None:  # not a passthrough model ``begin`` or ``handle_call`` has seen
         return None
-    plan, deployment, health, upstream = known
+    health = target.health
     if health.opened_at is not None:  # circuit not closed: the attempt loop decides
         return None
-    model = scanned[0]  # type: ignore[index]
-    call = new_call(rt, operation, model, binding.dialect, False, raw)  # telemetry decodes raw on its worker
-    record_plan(call, plan, model)
+    context = current_call_context()
+    plan = target.plan
+    operation = "embeddings" if operation == "embeddings" else "chat"  # GenAI operation names
+    started = time.perf_counter()
+    call = CallRecord(
+        context.request_id or rt.new_request_id(),
+        operation,
+        model,
+        binding.dialect,
+        False,
+        NO_PARAMS,
+        context.caller,
+        started,
+        route=target.route,
+        strategy=plan.strategy,
+        decision_reason=plan.reason,
+        http_route=context.http_route,
+    )
     if rt.telemetry_on:
+        call.request_body = raw  # telemetry decodes it on its worker; the call's end drops it
         rt.telemetry.start_call(call)
     admission: Admission | None = None
     limit = rt.retry_timeout  # the whole of it is left for the first attempt
     try:
         if rt.policy_active:
             admission = rt.policy.admit_in_place(call)  # limits
-        attempt = rt.new_attempt(call, deployment, plan.groups[0].fallback_from)
+        name, provider, kind, upstream_model, address, port = target.deployment.attempt_facts
+        fallback_from = plan.groups[0].fallback_from
+        now = started if admission is None else time.perf_counter()
+        attempt = AttemptRecord(
+            1, name, provider, kind, upstream_model, operation, address, port, fallback_from, now
+        )
+        call.attempts.append(attempt)
+        if rt.telemetry_on:
+            rt.telemetry.start_attempt(call, attempt)
         if rt.propagate_traceparent:
             rt.inject_traceparent(attempt, request.headers)
         requested = sdk_timeout(request)
@@ -117,9 +141,8 @@ def enter(
         abandon(rt, call, unexpected)
         raise
     health.in_flight += 1
-    deadline = time.monotonic() + limit
     return Lane(
-        call, attempt, plan, deadline, timeout, deployment, health, upstream, binding.dialect, admission
+        call, attempt, target, time.monotonic() + limit, timeout, binding.dialect, admission, context.tally
     )
 
 
@@ -127,14 +150,39 @@ def finish(rt: Runtime, lane: Lane, reply: UpstreamReply) -> Any:
     """The upstream's own response, the gateway's headers added, when the reply is a usable answer.
 
     None: ``resume`` hands the call to the pipeline (an error to retry or fail over, a body to
-    parse whole).
+    parse whole). The call ends here in one go, as ``Runtime.succeed_attempt`` and
+    ``Runtime.end_call`` end it (the tests compare both roads' records, health, tally and spans).
     """
     call = lane.call
     try:
-        if not _accept(rt, call, lane.attempt, lane.deployment, reply, lane.dialect, lane.admission):
-            return None
         response = reply.native
-        add_headers(response.headers, gateway_headers(call))
+        if reply.failure is not None or reply.status >= 400 or response is None:
+            return None
+        body = reply.body
+        usage = tail_usage(body, lane.dialect)
+        if usage is UNREADABLE:
+            return None
+        target, attempt = lane.target, lane.attempt
+        attempt.usage = usage
+        attempt.pending = PendingReply(body, lane.dialect)  # id, model and finish reasons: read when asked
+        attempt.status = 200
+        attempt.ended = ended = time.perf_counter()
+        target.health.record_success(ended - attempt.started)
+        price = target.price
+        if price is not None and usage is not None:
+            call.cost_usd = cost_usd(usage, price)
+        if lane.admission is not None:
+            run_local(rt.policy.settle(lane.admission, call))
+        call.ended = time.perf_counter()
+        if lane.tally is not None:
+            lane.tally.add(call)
+        if rt.telemetry_on:
+            rt.telemetry.end_attempt(call, attempt)
+            call.response_body = body
+            rt.telemetry.end_call(call)
+            call.request_body = call.response_body = None  # content never outlives the call
+        rt.recent.append(call)
+        add_headers(response.headers, lane_headers(call.request_id, call.cost_usd, target.headers))
         return response
     except Exception as unexpected:
         leave(rt, lane, unexpected)
@@ -157,15 +205,16 @@ def resume(rt: Runtime, inbound: Inbound, lane: Lane, reply: UpstreamReply) -> F
     request = UpstreamRequest(
         inbound.method, "", inbound.headers, inbound.raw_body, False, lane.timeout, raw=inbound.raw_request
     )
+    target = lane.target
     first = FirstSend(
         lane.call,
-        lane.plan,
+        target.plan,
         lane.deadline,
-        lane.deployment,
-        lane.health,
+        target.deployment,
+        target.health,
         lane.attempt,
         request,
-        lane.upstream,
+        target.upstream,
         lane.dialect,
         admission=lane.admission,
     )
@@ -184,10 +233,10 @@ def begin(rt: Runtime, binding: Binding, inbound: Inbound) -> FirstSend | None:
     model = inbound.model
     known = binding.express.get(model)
     if known is not None:  # a passthrough model seen before: its plan and deployment never change
-        plan, deployment, health, upstream = known
-        if health.opened_at is not None:  # circuit not closed: the attempt loop decides
+        plan = known.plan
+        if known.health.opened_at is not None:  # circuit not closed: the attempt loop decides
             return None
-        target: FirstTarget = (deployment, health, upstream, inbound.parsed)
+        target: FirstTarget = (known.deployment, known.health, known.upstream, inbound.parsed)
     else:
         ready = rt.ready_plan(binding, model)
         if ready is None:
@@ -197,7 +246,7 @@ def begin(rt: Runtime, binding: Binding, inbound: Inbound) -> FirstSend | None:
         if found is None:
             return None
         target = found
-        binding.remember(model, plan, target[0], target[1])
+        binding.remember(model, plan, target[0], target[1], rt.price(target[0]))
     call = identify(rt, inbound)
     record_plan(call, plan, model)
     if rt.telemetry_on:

@@ -96,14 +96,16 @@ def scan_request(raw: bytes) -> tuple[str, bool] | None:
     all, which ``parse_body`` refuses, would reach the upstream, which refuses it in turn. Any
     other shape (spaces after the colon, escapes, several "model" keys) is parsed whole.
     """
-    if raw[:1] != b"{" or raw.count(_MODEL_KEY) != 1 or _STREAM_KEY in raw:
+    # find/count, and an int for one byte: ``bytes in bytes`` first tries the needle as an int and
+    # builds (then drops) a TypeError for it, on every call.
+    if raw[:1] != b"{" or raw.count(_MODEL_KEY) != 1 or raw.find(_STREAM_KEY) >= 0:
         return None
     start = raw.find(_MODEL_VALUE) + len(_MODEL_VALUE)
     if start < len(_MODEL_VALUE):
         return None
     end = raw.find(b'"', start)
     value = raw[start:end]
-    if not value or b"\\" in value:
+    if not value or 0x5C in value:  # 0x5C: a backslash
         return None
     try:
         return value.decode(), False

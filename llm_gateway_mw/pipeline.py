@@ -24,7 +24,7 @@ from .dialects.wire_usage import usage_of
 from .effects import Send
 from .errors import GatewayRefusal, UnknownModelError
 from .inbound import Inbound
-from .records import CallRecord, PendingReply, RequestParams
+from .records import NO_PARAMS, CallRecord, PendingReply
 from .relay import StreamRelay
 from .reply_headers import RawHeader, as_text, gateway_header_pairs, gateway_headers
 from .translate import (
@@ -38,15 +38,15 @@ from .translate import (
 from .verdicts import AttemptResult
 
 if TYPE_CHECKING:
+    from .binding import Binding
     from .dialects import Dialect
     from .drivers import CoreGen
     from .policy.admission import Admission
-    from .runtime import Binding, Runtime
+    from .runtime import Runtime
 
 __all__ = ["Outcome", "abandon", "finish_whole", "handle_call", "identify", "new_call", "refused"]
 
 ERROR_HEADER = "x-llm-gateway-error"
-_NO_PARAMS = RequestParams()
 
 
 @dataclass(slots=True)
@@ -102,7 +102,8 @@ def handle_call(
             target = first_target(rt, binding, inbound, plan)
             if target is not None:
                 if rt.lane and target[0].passthrough and rt.ready_plan(binding, inbound.model) is plan:
-                    binding.remember(inbound.model, plan, target[0], target[1])  # for the express lane
+                    deployment = target[0]  # for the express lane:
+                    binding.remember(inbound.model, plan, deployment, target[1], rt.price(deployment))
                 first = first_send(rt, call, inbound, plan, deadline, target)
                 try:
                     reply = yield Send(first.upstream, first.request)
@@ -156,7 +157,7 @@ def new_call(
         model,
         dialect,
         stream,
-        _NO_PARAMS,  # sampling parameters are parsed by telemetry on its worker, from the request body
+        NO_PARAMS,  # sampling parameters are parsed by telemetry on its worker, from the request body
         context.caller,
         time.perf_counter(),
     )

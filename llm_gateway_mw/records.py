@@ -12,7 +12,7 @@ from typing import Any
 from .dialects import Dialect
 from .usage import Usage
 
-__all__ = ["AttemptRecord", "CallRecord", "Caller", "PendingReply", "RequestParams"]
+__all__ = ["NO_PARAMS", "AttemptRecord", "CallRecord", "Caller", "PendingReply", "RequestParams"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,6 +44,10 @@ class RequestParams:
     choice_count: int | None = None
     frequency_penalty: float | None = None
     presence_penalty: float | None = None
+
+
+NO_PARAMS = RequestParams()
+"""A call's parameters until telemetry parses them, on its worker, from the request body."""
 
 
 class PendingReply:

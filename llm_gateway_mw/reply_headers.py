@@ -17,7 +17,17 @@ if TYPE_CHECKING:
 
     from .records import CallRecord
 
-__all__ = ["RawHeader", "add_headers", "as_text", "gateway_header_pairs", "gateway_headers", "header_text"]
+__all__ = [
+    "PassthroughHeaders",
+    "RawHeader",
+    "add_headers",
+    "as_text",
+    "gateway_header_pairs",
+    "gateway_headers",
+    "header_text",
+    "lane_headers",
+    "passthrough_headers",
+]
 
 
 _REQUEST_ID = b"x-llm-gateway-request-id"
@@ -69,6 +79,29 @@ def gateway_headers(call: CallRecord) -> list[RawHeader]:
     if route:
         headers.append(_ROUTES.get(route) or _named(_ROUTES, _ROUTE, route))
     return headers
+
+
+PassthroughHeaders = tuple[RawHeader, RawHeader, RawHeader, RawHeader]
+"""The headers fixed for an express-lane model: deployment, attempts (1), cache (miss), route."""
+
+
+def passthrough_headers(deployment: str, route: str) -> PassthroughHeaders:
+    """What every express-lane reply for one model carries, built once (``Binding.remember``)."""
+    return (
+        _DEPLOYMENTS.get(deployment) or _named(_DEPLOYMENTS, _DEPLOYMENT, deployment),
+        _COUNTS[1],
+        _MISS,
+        _ROUTES.get(route) or _named(_ROUTES, _ROUTE, route),
+    )
+
+
+def lane_headers(request_id: str, cost: float | None, fixed: PassthroughHeaders) -> tuple[RawHeader, ...]:
+    """An express-lane reply's headers, in ``gateway_headers``' order, from the model's ``fixed`` ones."""
+    deployment, attempts, cache, route = fixed
+    rid = (_REQUEST_ID, _REQUEST_ID, request_id.encode())
+    if cost is None:
+        return rid, deployment, attempts, cache, route
+    return rid, deployment, attempts, (_COST, _COST, b"%.8f" % cost), cache, route
 
 
 def add_headers(headers: Any, raw: Sequence[RawHeader]) -> None:

@@ -11,14 +11,12 @@ import os
 import random
 import time
 from collections import deque
-from dataclasses import dataclass, field
-from types import ModuleType
 from typing import TYPE_CHECKING, Any, Protocol
 
+from .binding import Binding
 from .capabilities import capabilities_of, capability_problem
 from .config.schema import GatewayConfig
 from .context import current_call_context
-from .dialects import Dialect
 from .effects import Upstream
 from .errors import UnknownModelError
 from .headers import raw_header
@@ -35,28 +33,9 @@ if TYPE_CHECKING:
 
     from .inbound import Inbound
     from .policy.pricing import ModelInfo
-    from .upstream.http import HttpUpstream
     from .usage import Usage
 
-__all__ = ["Binding", "Runtime", "record_plan"]
-
-
-@dataclass(slots=True)
-class Binding:
-    """What one wrapped SDK client brings: its dialect, HTTP library and its own upstream."""
-
-    dialect: Dialect
-    module: ModuleType
-    passthrough: HttpUpstream | None
-    base_url: str
-    strict: bool = False  # the mounted endpoint has no "own upstream": undeclared models are 404
-    # Per model: where the express lane sends a passthrough call (plan, deployment, health, upstream).
-    express: dict[str, tuple[Plan, Deployment, DeploymentHealth, HttpUpstream]] = field(default_factory=dict)
-
-    def remember(self, model: str, plan: Plan, deployment: Deployment, health: DeploymentHealth) -> None:
-        """Keep where ``model``'s calls go when that is this client's own upstream (for the express lane)."""
-        if deployment.passthrough and self.passthrough is not None and len(self.express) < 1000:
-            self.express[model] = (plan, deployment, health, self.passthrough)
+__all__ = ["Binding", "Runtime", "record_plan"]  # Binding: re-exported from .binding
 
 
 def record_plan(call: CallRecord, plan: Plan, model: str) -> None:

@@ -35,8 +35,9 @@ from .translate import refusal_body
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Iterator
 
+    from .binding import Binding
     from .relay import StreamRelay
-    from .runtime import Binding, Runtime
+    from .runtime import Runtime
 
 __all__ = ["transport_classes"]
 

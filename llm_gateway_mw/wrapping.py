@@ -7,8 +7,8 @@ import sys
 from types import ModuleType
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from .binding import Binding
 from .dialects import Dialect
-from .runtime import Binding
 from .transport import transport_classes
 from .upstream.http import HttpUpstream
 

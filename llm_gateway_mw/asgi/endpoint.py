@@ -17,12 +17,12 @@ import json
 import time
 from typing import TYPE_CHECKING, Any
 
+from ..binding import Binding
 from ..dialects import Dialect
 from ..drivers import call_async
 from ..errors import ERROR_HEADER, GatewayRefusal
 from ..inbound import Inbound, parse_body
 from ..pipeline import Outcome
-from ..runtime import Binding
 from ..translate import refusal_body
 from .checks import ClientGone, authenticate, check_fields, check_model, read_body, refusal
 from .core import MiddlewareCore, RequestSession

@@ -12,7 +12,7 @@ from typing import Any
 import openai
 import pytest
 
-from llm_gateway_mw import Gateway
+from llm_gateway_mw import Gateway, express
 from tests.core.express_roads import MESSAGES, record, serve
 from tests.sdk_compat import sdk_http_module
 from tests.telemetry.conftest import Otel
@@ -247,18 +247,17 @@ def test_a_bug_while_entering_the_lane_ends_the_call(
     client = gateway.wrap(openai.OpenAI(api_key="test-key", base_url=upstream.openai_base_url))
     client.chat.completions.create(model="gpt-4o-mini", messages=MESSAGES)  # builds the plan
     runtime = gateway.runtime
-    real = runtime.new_attempt
 
     def broken(*args: Any) -> Any:
         raise RuntimeError("a bug in the bookkeeping")
 
-    monkeypatch.setattr(runtime, "new_attempt", broken)
-    with pytest.raises((RuntimeError, openai.APIConnectionError)) as raised:  # older SDKs wrap it
-        client.chat.completions.create(model="gpt-4o-mini", messages=MESSAGES)
+    with monkeypatch.context() as patched:  # the lane reads the SDK's timeout after admitting the call
+        patched.setattr(express, "sdk_timeout", broken)
+        with pytest.raises((RuntimeError, openai.APIConnectionError)) as raised:  # older SDKs wrap it
+            client.chat.completions.create(model="gpt-4o-mini", messages=MESSAGES)
     assert _root(raised.value) == "RuntimeError: a bug in the bookkeeping"
     cut = list(runtime.recent)[-1]
     assert (cut.error_type, cut.ended is not None, cut.rate_limit_remaining) == ("RuntimeError", True, 98)
-    monkeypatch.setattr(runtime, "new_attempt", real)
     client.chat.completions.create(model="gpt-4o-mini", messages=MESSAGES)
     # the cut call keeps its request counted, as in the pipeline
     assert list(runtime.recent)[-1].rate_limit_remaining == 97

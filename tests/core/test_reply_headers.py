@@ -7,7 +7,7 @@ import httpx2
 import pytest
 
 from llm_gateway_mw.records import AttemptRecord, Caller, CallRecord, RequestParams
-from llm_gateway_mw.reply_headers import add_headers, gateway_headers
+from llm_gateway_mw.reply_headers import add_headers, gateway_headers, lane_headers, passthrough_headers
 
 
 def _call() -> CallRecord:
@@ -42,3 +42,14 @@ def test_a_headers_object_of_another_shape_takes_them_one_by_one() -> None:
         "x-llm-gateway-cache": "miss",
         "x-llm-gateway-route": "fast",
     }
+
+
+@pytest.mark.parametrize("cost", [0.000123, None], ids=["priced", "unpriced"])
+def test_the_express_lane_builds_the_same_headers_from_the_models_fixed_ones(cost: float | None) -> None:
+    """Deployment, attempts, cache and route are built once per model; request id and cost per call."""
+    call = _call()
+    call.cost_usd = cost
+    fixed = passthrough_headers("café-east", "fast")
+    assert list(lane_headers("gw-1-7", cost, fixed)) == gateway_headers(call)
+    assert passthrough_headers("café-east", "fast") == fixed  # the same objects: built once
+    assert all(a is b for a, b in zip(passthrough_headers("café-east", "fast"), fixed, strict=True))
