@@ -3,10 +3,17 @@
 from __future__ import annotations
 
 import json
+import random
 
 import pytest
 
-from llm_gateway_mw.dialects.wire_usage import UNREADABLE, tail_usage, usage_of
+from llm_gateway_mw.dialects.wire_usage import (
+    _PLAIN_OPENAI_USAGE,
+    UNREADABLE,
+    decoded_tail_usage,
+    tail_usage,
+    usage_of,
+)
 from llm_gateway_mw.inbound import loads_json
 from llm_gateway_mw.records import AttemptRecord, PendingReply
 from llm_gateway_mw.usage import Usage
@@ -107,3 +114,74 @@ def test_pending_reply_that_is_not_json_has_no_facts() -> None:
     attempt.usage = Usage(1, 2)
     attempt.finish_reasons = ["stop"]
     assert attempt.finish_reasons == ["stop"]
+
+
+def _random_tail(rng: random.Random) -> bytes:
+    """A reply body ending in a usage object and members of many shapes, plain and not."""
+
+    def number() -> bytes:
+        return rng.choice(
+            [b"0", b"7", b"1234", b"-3", b"012", b"1.5", b"2e3", b"-0", b"99999999999999999999"]
+        )
+
+    def string() -> bytes:
+        return rng.choice(
+            [
+                b'"fp_1"',
+                b'"default"',
+                b'""',
+                b'"a\\"b"',
+                b'"\\u00e9"',
+                '"é"'.encode(),
+                b'"\x01"',
+                b'"a\tb"',
+                b'"\xff"',
+                b'"tab\\t"',
+                b'"~ !#[]{}"',
+            ]
+        )
+
+    def value() -> bytes:
+        kind = rng.randrange(6)
+        if kind == 0:
+            return number()
+        if kind == 1:
+            return string()
+        if kind == 2:
+            return rng.choice([b"null", b"true", b"false", b"nul", b"True"])
+        if kind == 3:
+            return b'{"k":' + number() + b"}"
+        if kind == 4:
+            return b"[" + number() + b"]"
+        return string()
+
+    counts = [number() if rng.random() < 0.1 else b"%d" % rng.randrange(100000) for _ in range(3)]
+    usage = b'{"prompt_tokens":%s,"completion_tokens":%s,"total_tokens":%s' % tuple(counts)
+    if rng.random() < 0.2:
+        usage += b',"prompt_tokens_details":{"cached_tokens":' + number() + b"}"
+    usage += b"}"
+    if rng.random() < 0.1:
+        usage = usage.replace(b":", b": ")
+    members = b"".join(
+        b',"' + rng.choice([b"system_fingerprint", b"service_tier", b"x", b"", b"a b"]) + b'":' + value()
+        for _ in range(rng.choice([0, 0, 1, 2, 3]))
+    )
+    ending = rng.choice([b"}", b"}", b"}", b"}\n", b"} \r\n", b"}\x0b", b"}}", b"} x", b""])
+    head = rng.choice([b'{"id":"c1","choices":[]', b'{"id":"c1"', b'{"a":{"b":1', b"{"])
+    separator = b"" if head == b"{" else b","
+    return head + separator + b'"usage":' + usage + members + ending
+
+
+def test_the_plain_usage_match_reads_what_the_decoding_reads() -> None:
+    """Over generated bodies: wherever the one-match read applies, it agrees with decoding the tail."""
+    rng = random.Random(8)
+    matched = 0
+    for _ in range(5000):
+        body = _random_tail(rng)
+        at = body.rfind(b'"usage":')
+        expected = decoded_tail_usage(body, at, "openai")
+        assert tail_usage(body, "openai") == expected, body
+        if _PLAIN_OPENAI_USAGE.match(body, at) is not None:
+            matched += 1
+            assert expected is not UNREADABLE, body
+    assert 500 < matched < 4500  # both roads were taken, many times
