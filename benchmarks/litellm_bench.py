@@ -1,10 +1,10 @@
 """The LiteLLM side of the comparison; runs INSIDE benchmarks/.venv-litellm, not the project venv.
 
 Usage (done by ``litellm_compare``): ``.venv-litellm/bin/python benchmarks/litellm_bench.py
---base-url http://127.0.0.1:PORT/v1 --rounds R --per-round N --warmup W``. Prints one JSON
-object: versions, LiteLLM's import time, and for the in-process mock and the loopback
-upstream, ``litellm.completion`` and ``litellm.Router`` (with a fallback) each interleaved
-call by call against the raw ``openai`` SDK of this venv on the same upstream.
+--base-url http://127.0.0.1:PORT/v1``. Prints one JSON line (versions, LiteLLM's import time),
+then serves blocks of measurement on request (``serve``): ``litellm.completion`` or
+``litellm.Router`` (with a fallback), interleaved call by call against the raw ``openai`` SDK of
+this venv, on the in-process mock or the loopback upstream.
 
 Only the standard library, litellm, openai and httpx are imported, plus ``upstream.py``
 and ``common.py`` from this folder (both standard-library only). Nothing leaves 127.0.0.1:
@@ -14,12 +14,12 @@ the cost map is the bundled one and LiteLLM's telemetry is off.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import statistics
 import subprocess
 import sys
-import time
 from typing import Any
 
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
@@ -27,7 +27,7 @@ os.environ.setdefault("LITELLM_TELEMETRY", "False")
 os.environ.setdefault("LITELLM_LOG", "ERROR")
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from common import Comparison, interleave_sync
+from common import interleave_sync
 from upstream import mock_transport
 
 MODEL = "gpt-4o-mini"
@@ -56,67 +56,87 @@ def _router(litellm: Any, base_url: str) -> Any:
     )
 
 
-def measure(upstream: str, base_url: str, rounds: int, per_round: int, warmup: int) -> dict[str, Any]:
-    import httpx
-    import litellm
-    import openai
+class Side:
+    """One upstream's raw ``openai`` client and LiteLLM's two ways of making the same call."""
 
-    litellm.telemetry = False
-    litellm.suppress_debug_info = True
-    if upstream == "mock":
-        url = "http://127.0.0.1:9/v1"  # never dialled: the mock transport answers
-        http: Any = httpx.Client(transport=mock_transport(httpx))
-        # LiteLLM builds its OpenAI clients with this session (completion and Router alike).
-        litellm.client_session = httpx.Client(transport=mock_transport(httpx))
-    else:
-        url = base_url
-        http = httpx.Client()
-        litellm.client_session = None
-    raw = openai.OpenAI(api_key=KEY, base_url=url, http_client=http, max_retries=0)
-    router = _router(litellm, url)
+    def __init__(self, upstream: str, base_url: str) -> None:
+        import httpx
+        import litellm
+        import openai
 
-    def call_raw() -> None:
-        raw.chat.completions.create(model=MODEL, messages=MESSAGES)
+        litellm.telemetry = False
+        litellm.suppress_debug_info = True
+        if upstream == "mock":
+            url = "http://127.0.0.1:9/v1"  # never dialled: the mock transport answers
+            http: Any = httpx.Client(transport=mock_transport(httpx))
+            # LiteLLM builds its OpenAI clients with this session (completion and Router alike).
+            litellm.client_session = httpx.Client(transport=mock_transport(httpx))
+        else:
+            url = base_url
+            http = httpx.Client()
+            litellm.client_session = None
+        raw = openai.OpenAI(api_key=KEY, base_url=url, http_client=http, max_retries=0)
+        router = _router(litellm, url)
 
-    def call_completion() -> None:
-        litellm.completion(
-            model="openai/bench-model", api_base=url, api_key=KEY, messages=MESSAGES, num_retries=0
+        def call_raw() -> None:
+            raw.chat.completions.create(model=MODEL, messages=MESSAGES)
+
+        def call_completion() -> None:
+            litellm.completion(
+                model="openai/bench-model", api_base=url, api_key=KEY, messages=MESSAGES, num_retries=0
+            )
+
+        def call_router() -> None:
+            router.completion(model=MODEL, messages=MESSAGES)
+
+        self.raw = call_raw
+        self.calls = {"completion": call_completion, "router": call_router}
+        for call in self.calls.values():
+            call()  # fails here, before any timing, when the setup is wrong
+
+
+def serve(base_url: str) -> None:
+    """Answer block requests from stdin, one JSON line each, until end of input.
+
+    A request ``{"upstream": "mock", "name": "router", "rounds": 1, "per_round": 100, "warmup": 10}``
+    runs that many interleaved calls (raw ``openai`` against LiteLLM) and answers with both sides'
+    samples. ``litellm_compare`` alternates these blocks with the gateway's own, so that all three
+    are measured through the same stretches of the shared machine's load. One upstream at a time:
+    LiteLLM's client session is global.
+    """
+    side: Side | None = None
+    current = ""
+    for line in sys.stdin:
+        request = json.loads(line)
+        if request["upstream"] != current:
+            current = request["upstream"]
+            side = Side(current, base_url)
+        assert side is not None
+        a, b = interleave_sync(
+            side.raw,
+            side.calls[request["name"]],  # type: ignore[arg-type]
+            rounds=request["rounds"],
+            per_round=request["per_round"],
+            warmup=request["warmup"],
         )
-
-    def call_router() -> None:
-        router.completion(model=MODEL, messages=MESSAGES)
-
-    results: dict[str, Any] = {}
-    for name, fn in (("completion", call_completion), ("router", call_router)):
-        check = fn()
-        del check
-        a, b = interleave_sync(call_raw, fn, rounds=rounds, per_round=per_round, warmup=warmup)  # type: ignore[arg-type]
-        results[name] = Comparison(f"litellm.{name} ({upstream})", a, b).as_dict()
-    return results
+        print(json.dumps({"raw": dataclasses.asdict(a), "wrapped": dataclasses.asdict(b)}), flush=True)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--base-url", default="")
-    parser.add_argument("--rounds", type=int, default=6)
-    parser.add_argument("--per-round", type=int, default=100)
-    parser.add_argument("--warmup", type=int, default=50)
     parser.add_argument("--import-runs", type=int, default=3)
     args = parser.parse_args()
     from importlib.metadata import version
 
-    out: dict[str, Any] = {
+    times = import_ms(args.import_runs)
+    hello: dict[str, Any] = {
         "versions": {name: version(name) for name in ("litellm", "openai", "httpx")},
         "python": sys.version.split()[0],
+        "import_ms": {"median": statistics.median(times), "runs": times},
     }
-    times = import_ms(args.import_runs)
-    out["import_ms"] = {"median": statistics.median(times), "runs": times}
-    started = time.perf_counter()
-    out["mock"] = measure("mock", "", args.rounds, args.per_round, args.warmup)
-    if args.base_url:
-        out["loopback"] = measure("loopback", args.base_url, args.rounds, args.per_round, args.warmup)
-    out["seconds"] = time.perf_counter() - started
-    print(json.dumps(out))
+    print(json.dumps(hello), flush=True)
+    serve(args.base_url)
 
 
 if __name__ == "__main__":

@@ -12,8 +12,9 @@ import os
 import httpx2
 import pytest
 
-from benchmarks.common import Comparison, Section, interleave_sync, median, percentile
+from benchmarks.common import Comparison, Samples, Section, interleave_sync, median, percentile
 from benchmarks.latency import Budget, Probes, measure
+from benchmarks.litellm_compare import _side_by_side
 from benchmarks.report import check_targets, render
 from benchmarks.run import SECTIONS
 from benchmarks.setups import Variant
@@ -99,3 +100,31 @@ def test_command_is_documented() -> None:
     readme = os.path.join(os.path.dirname(__file__), "..", "benchmarks", "README.md")
     with open(readme) as f:
         assert "python -m benchmarks" in f.read()
+
+
+class _Blocks:
+    """Stands in for the LiteLLM process's answers: records which blocks were asked for."""
+
+    def __init__(self) -> None:
+        self.asked: list[tuple[str, str, int, int]] = []
+
+    def block(self, upstream: str, name: str, per_round: int, warmup: int) -> tuple[Samples, Samples]:
+        self.asked.append((upstream, name, per_round, warmup))
+        return Samples(total=[[1.0] * per_round], cpu=[[0.5] * per_round], calls=per_round), Samples(
+            total=[[3.0] * per_round], cpu=[[0.5] * per_round], calls=per_round
+        )
+
+
+def test_the_litellm_comparison_alternates_blocks_in_rotating_order() -> None:
+    """Gateway, completion and Router take turns block by block; each side's blocks are merged as rounds."""
+    blocks = _Blocks()
+    merged = _side_by_side(blocks, "mock", None, Budget(rounds=3, per_round=2, warmup=1))  # type: ignore[arg-type]
+    # blocks in turn: gateway, completion, router; completion, router, gateway; router, gateway, completion
+    expected = ["completion", "router", "completion", "router", "router", "completion"]
+    assert [name for _, name, _, _ in blocks.asked] == expected
+    assert [warmup for *_, warmup in blocks.asked] == [1, 1, 10, 10, 10, 10]  # warm again after the others
+    raw, router = merged["router"]
+    assert (len(raw.total), raw.calls, router.calls) == (3, 6, 6)
+    assert Comparison("router", raw, router).added() == 2.0
+    gateway_raw, gateway = merged["gateway"]  # the real wrapped client, on the in-process mock
+    assert len(gateway_raw.total) == len(gateway.total) == 3 and gateway.calls == 6
