@@ -159,6 +159,10 @@ class _MemoryWindows:
     def stats(self, item: Any, ids: Ids) -> tuple[float, int]:
         return self.windows.stats(item.key_for(*ids), item.amount, item.get_expiry())
 
+    def hit_counted(self, item: Any, ids: Ids, cost: int) -> int | None:
+        """``hit``, then what ``stats`` would say is left, in one step; None: refused."""
+        return self.windows.take(item.key_for(*ids), item.amount, item.get_expiry(), cost)
+
     def adjust(self, item: Any, ids: Ids, delta: int) -> None:
         self.windows.adjust(item.key_for(*ids), item.amount, item.get_expiry(), delta)
 
@@ -180,6 +184,10 @@ class _MemoryCounters:
     def stats(self, item: Any, ids: Ids) -> tuple[float, int]:
         stats = self.limiter.get_window_stats(item, *ids)
         return float(stats.reset_time), int(stats.remaining)
+
+    def hit_counted(self, item: Any, ids: Ids, cost: int) -> int | None:
+        """``hit``, then what ``stats`` says is left; None: refused."""
+        return self.stats(item, ids)[1] if self.hit(item, ids, cost) else None
 
     def adjust(self, item: Any, ids: Ids, delta: int) -> None:
         key = item.key_for(*ids)
@@ -218,6 +226,10 @@ class _RedisLimitsSync:
     def stats(self, item: Any, ids: Ids) -> tuple[float, int]:
         stats = self.limiter.get_window_stats(item, *ids)
         return float(stats.reset_time), int(stats.remaining)
+
+    def hit_counted(self, item: Any, ids: Ids, cost: int) -> int | None:
+        """``hit``, then what ``stats`` says is left; None: refused."""
+        return self.stats(item, ids)[1] if self.hit(item, ids, cost) else None
 
     def adjust(self, item: Any, ids: Ids, delta: int) -> None:
         key = redis_limit_key(self.prefix, self.strategy, item, ids)

@@ -89,8 +89,12 @@ class MovingWindows:
 
     def hit(self, key: str, limit: int, expiry: float, units: int) -> bool:
         """Take ``units`` if the window has room for all of them; False (taking nothing) if not."""
+        return self.take(key, limit, expiry, units) is not None
+
+    def take(self, key: str, limit: int, expiry: float, units: int) -> int | None:
+        """``hit``, answering with the units left in the window after it; None: refused, nothing taken."""
         if units > limit:
-            return False
+            return None
         now = time.time()
         with self._lock:
             window = self._windows.get(key)
@@ -99,12 +103,13 @@ class MovingWindows:
             else:
                 window.trim(now)
             if window.total + units > limit:
-                return False
+                return None
             if units:
                 window.add(now, units)
+            left = limit - window.total
         if time.monotonic() >= self._next_sweep:
             self._sweep()
-        return True
+        return left
 
     def stats(self, key: str, limit: int, expiry: float) -> tuple[float, int]:
         """(when the oldest unit in the window leaves it, units left), as ``limits`` reports them."""

@@ -219,6 +219,15 @@ class RateLimiting:
         try:
             for charge in charges:
                 item = charge.rule.item
+                if count and guard.local and charge.rule.unit == "requests":
+                    # In process, nothing to guard: one step takes the hit and reads what is left.
+                    left = store.sync.hit_counted(item, charge.ids, charge.cost)
+                    if left is None:
+                        refused = charge
+                        break
+                    made.append(charge)
+                    lowest = left if lowest is None or left < lowest else lowest
+                    continue
                 ok = yield from guard.call(call, store, "hit", item, charge.ids, charge.cost, decides=True)
                 if ok is DEGRADED:
                     continue

@@ -61,6 +61,19 @@ def test_memory_stats_agree_with_the_limits_strategy(strategy: Any) -> None:
         assert reset == pytest.approx(official.reset_time, abs=0.01)  # both read the clock
 
 
+@pytest.mark.parametrize("strategy", STRATEGIES)
+def test_a_counted_hit_answers_as_a_hit_then_stats(strategy: Any) -> None:
+    """``hit_counted`` (the in-process request path) against ``hit`` then ``stats`` on a twin store."""
+    counted: Any = LimitsStore(RateLimitsConfig(strategy=strategy)).sync
+    twin: Any = LimitsStore(RateLimitsConfig(strategy=strategy)).sync
+    [(_, item)] = parse_limit("5/minute")
+    ids = ("rules[0]/u/requests",)
+    for cost in (1, 2, 1, 3, 1, 6):
+        took = twin.hit(item, ids, cost)
+        assert counted.hit_counted(item, ids, cost) == (twin.stats(item, ids)[1] if took else None)
+    assert counted.stats(item, ids)[1] == twin.stats(item, ids)[1] == 0  # refusals took nothing
+
+
 class _Clock:
     def __init__(self) -> None:
         self.now = 1_000_000.0
