@@ -171,13 +171,15 @@ def finish(rt: Runtime, lane: Lane, reply: UpstreamReply) -> Any:
         price = target.price
         if price is not None and usage is not None:
             call.cost_usd = cost_usd(usage, price)
+        telemetry_on = rt.telemetry_on
+        if telemetry_on:
+            rt.telemetry.end_attempt(call, attempt)
         if lane.admission is not None:
             run_local(rt.policy.settle(lane.admission, call))
         call.ended = time.perf_counter()
         if lane.tally is not None:
             lane.tally.add(call)
-        if rt.telemetry_on:
-            rt.telemetry.end_attempt(call, attempt)
+        if telemetry_on:
             call.response_body = body
             rt.telemetry.end_call(call)
             call.request_body = call.response_body = None  # content never outlives the call
