@@ -10,7 +10,6 @@ from .dialects import Dialect
 from .reply_headers import PassthroughHeaders, passthrough_headers
 
 if TYPE_CHECKING:
-    from .policy.pricing import Price
     from .providers.deployment import Deployment
     from .routing.health import DeploymentHealth
     from .routing.plan import Plan
@@ -24,16 +23,15 @@ class LaneTarget:
     """Where the express lane sends a passthrough model's calls, and what each of them reuses.
 
     Everything here is fixed for the model once its plan is known, so the lane reads it off one
-    object instead of looking each part up per call (benchmarks/README.md, "Seventh round").
+    object; the reply headers that never change are built here once (benchmarks/README.md,
+    "Seventh round").
     """
 
     plan: Plan
     deployment: Deployment
     health: DeploymentHealth
     upstream: HttpUpstream
-    price: Price | None  # None: the model has no known price (no cost is recorded)
-    route: str  # the call record's route: the plan's, else the model's own name
-    headers: PassthroughHeaders  # the reply headers every such call carries
+    headers: PassthroughHeaders  # the reply headers every such call carries, built once
 
 
 @dataclass(slots=True)
@@ -47,12 +45,8 @@ class Binding:
     strict: bool = False  # the mounted endpoint has no "own upstream": undeclared models are 404
     express: dict[str, LaneTarget] = field(default_factory=dict)  # per model, for the express lane
 
-    def remember(
-        self, model: str, plan: Plan, deployment: Deployment, health: DeploymentHealth, price: Price | None
-    ) -> None:
+    def remember(self, model: str, plan: Plan, deployment: Deployment, health: DeploymentHealth) -> None:
         """Keep where ``model``'s calls go when that is this client's own upstream (for the express lane)."""
         if deployment.passthrough and self.passthrough is not None and len(self.express) < 1000:
-            route = plan.route or model
-            headers = passthrough_headers(deployment.name, route)
-            upstream = self.passthrough
-            self.express[model] = LaneTarget(plan, deployment, health, upstream, price, route, headers)
+            headers = passthrough_headers(deployment.name, plan.route or model)  # route: as record_plan's
+            self.express[model] = LaneTarget(plan, deployment, health, self.passthrough, headers)

@@ -26,26 +26,24 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from .attempts import FirstSend, FirstTarget, first_result, first_send, first_target
-from .context import current_call_context
 from .dialects.wire_usage import UNREADABLE, tail_usage
 from .effects import UpstreamRequest
 from .errors import GatewayRefusal
 from .inbound import sdk_timeout
-from .pipeline import Outcome, abandon, finish_whole, identify, refused
+from .pipeline import Outcome, abandon, finish_whole, identify, new_call, refused
 from .policy.admission import run_local
-from .policy.pricing import cost_usd
-from .records import NO_PARAMS, AttemptRecord, CallRecord, PendingReply
+from .records import PendingReply
 from .reply_headers import add_headers, gateway_headers, lane_headers
 from .runtime import record_plan
 
 if TYPE_CHECKING:
     from .binding import Binding, LaneTarget
-    from .context import UsageTally
     from .dialects import Dialect
     from .effects import UpstreamReply
     from .inbound import Inbound
     from .policy.admission import Admission
     from .providers.deployment import Deployment
+    from .records import AttemptRecord, CallRecord
     from .runtime import Runtime
 
 __all__ = ["Lane", "begin", "complete", "enter", "finish", "leave", "resume"]
@@ -62,7 +60,6 @@ class Lane:
     timeout: float
     dialect: Dialect
     admission: Admission | None  # what the policy reserved for the call, to settle or release
-    tally: UsageTally | None  # the web request's usage, when a middleware counts it
 
 
 def enter(
@@ -76,8 +73,7 @@ def enter(
     Under a policy that admits in place (request rules on in-process stores) the call is admitted
     here; a refused call ends here, as its ``Outcome``. The request goes upstream as it is, its
     timeout cut to the call's deadline; the sender takes ``in_flight`` off again, then hands the
-    reply to ``finish``. The records are made here in one go, as ``new_call``, ``record_plan`` and
-    ``Runtime.new_attempt`` make them (the tests compare both roads' records field by field).
+    reply to ``finish``.
     """
     if not rt.lane or scanned is None:
         return None
@@ -88,41 +84,17 @@ def enter(
     health = target.health
     if health.opened_at is not None:  # circuit not closed: the attempt loop decides
         return None
-    context = current_call_context()
     plan = target.plan
-    operation = "embeddings" if operation == "embeddings" else "chat"  # GenAI operation names
-    started = time.perf_counter()
-    call = CallRecord(
-        context.request_id or rt.new_request_id(),
-        operation,
-        model,
-        binding.dialect,
-        False,
-        NO_PARAMS,
-        context.caller,
-        started,
-        route=target.route,
-        strategy=plan.strategy,
-        decision_reason=plan.reason,
-        http_route=context.http_route,
-    )
+    call = new_call(rt, operation, model, binding.dialect, False, raw)  # telemetry decodes raw on its worker
+    record_plan(call, plan, model)
     if rt.telemetry_on:
-        call.request_body = raw  # telemetry decodes it on its worker; the call's end drops it
         rt.telemetry.start_call(call)
     admission: Admission | None = None
     limit = rt.retry_timeout  # the whole of it is left for the first attempt
     try:
         if rt.policy_active:
             admission = rt.policy.admit_in_place(call)  # limits
-        name, provider, kind, upstream_model, address, port = target.deployment.attempt_facts
-        fallback_from = plan.groups[0].fallback_from
-        now = started if admission is None else time.perf_counter()
-        attempt = AttemptRecord(
-            1, name, provider, kind, upstream_model, operation, address, port, fallback_from, now
-        )
-        call.attempts.append(attempt)
-        if rt.telemetry_on:
-            rt.telemetry.start_attempt(call, attempt)
+        attempt = rt.new_attempt(call, target.deployment, plan.groups[0].fallback_from)
         if rt.propagate_traceparent:
             rt.inject_traceparent(attempt, request.headers)
         requested = sdk_timeout(request)
@@ -141,49 +113,21 @@ def enter(
         abandon(rt, call, unexpected)
         raise
     health.in_flight += 1
-    return Lane(
-        call, attempt, target, time.monotonic() + limit, timeout, binding.dialect, admission, context.tally
-    )
+    return Lane(call, attempt, target, time.monotonic() + limit, timeout, binding.dialect, admission)
 
 
 def finish(rt: Runtime, lane: Lane, reply: UpstreamReply) -> Any:
     """The upstream's own response, the gateway's headers added, when the reply is a usable answer.
 
     None: ``resume`` hands the call to the pipeline (an error to retry or fail over, a body to
-    parse whole). The call ends here in one go, as ``Runtime.succeed_attempt`` and
-    ``Runtime.end_call`` end it (the tests compare both roads' records, health, tally and spans).
+    parse whole). The headers fixed for the model were built once (``LaneTarget.headers``).
     """
     call = lane.call
     try:
+        target = lane.target
+        if not _accept(rt, call, lane.attempt, target.deployment, reply, lane.dialect, lane.admission):
+            return None
         response = reply.native
-        if reply.failure is not None or reply.status >= 400 or response is None:
-            return None
-        body = reply.body
-        usage = tail_usage(body, lane.dialect)
-        if usage is UNREADABLE:
-            return None
-        target, attempt = lane.target, lane.attempt
-        attempt.usage = usage
-        attempt.pending = PendingReply(body, lane.dialect)  # id, model and finish reasons: read when asked
-        attempt.status = 200
-        attempt.ended = ended = time.perf_counter()
-        target.health.record_success(ended - attempt.started)
-        price = target.price
-        if price is not None and usage is not None:
-            call.cost_usd = cost_usd(usage, price)
-        telemetry_on = rt.telemetry_on
-        if telemetry_on:
-            rt.telemetry.end_attempt(call, attempt)
-        if lane.admission is not None:
-            run_local(rt.policy.settle(lane.admission, call))
-        call.ended = time.perf_counter()
-        if lane.tally is not None:
-            lane.tally.add(call)
-        if telemetry_on:
-            call.response_body = body
-            rt.telemetry.end_call(call)
-            call.request_body = call.response_body = None  # content never outlives the call
-        rt.recent.append(call)
         add_headers(response.headers, lane_headers(call.request_id, call.cost_usd, target.headers))
         return response
     except Exception as unexpected:
@@ -248,7 +192,7 @@ def begin(rt: Runtime, binding: Binding, inbound: Inbound) -> FirstSend | None:
         if found is None:
             return None
         target = found
-        binding.remember(model, plan, target[0], target[1], rt.price(target[0]))
+        binding.remember(model, plan, target[0], target[1])
     call = identify(rt, inbound)
     record_plan(call, plan, model)
     if rt.telemetry_on:

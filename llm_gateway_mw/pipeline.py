@@ -102,8 +102,7 @@ def handle_call(
             target = first_target(rt, binding, inbound, plan)
             if target is not None:
                 if rt.lane and target[0].passthrough and rt.ready_plan(binding, inbound.model) is plan:
-                    deployment = target[0]  # for the express lane:
-                    binding.remember(inbound.model, plan, deployment, target[1], rt.price(deployment))
+                    binding.remember(inbound.model, plan, target[0], target[1])  # for the express lane
                 first = first_send(rt, call, inbound, plan, deadline, target)
                 try:
                     reply = yield Send(first.upstream, first.request)

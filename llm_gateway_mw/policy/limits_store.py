@@ -227,10 +227,6 @@ class _RedisLimitsSync:
         stats = self.limiter.get_window_stats(item, *ids)
         return float(stats.reset_time), int(stats.remaining)
 
-    def hit_counted(self, item: Any, ids: Ids, cost: int) -> int | None:
-        """``hit``, then what ``stats`` says is left; None: refused."""
-        return self.stats(item, ids)[1] if self.hit(item, ids, cost) else None
-
     def adjust(self, item: Any, ids: Ids, delta: int) -> None:
         key = redis_limit_key(self.prefix, self.strategy, item, ids)
         self.script(keys=[key], args=_script_args(self.strategy, item, delta))
